@@ -1,0 +1,120 @@
+# prunus: one Makefile.
+#   make                 CPU build (CUDA too when nvcc is on PATH)
+#   make CUDA=0|1        force CUDA off / on (on fails clearly without nvcc)
+#   make CUDNN=1         add the cuDNN reference backend (needs CUDA)
+#   make SAN=1           AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
+#   make test            build and run the doctest suite
+#   make bench           CPU kernel and model benchmarks against PyTorch and OpenBLAS
+#   make demo            the main job on Fashion-MNIST
+#   make deps            install the Debian packages the build and tests need
+#   BUILD=dir            build directory (default build, build-san with SAN=1)
+
+CXX      ?= g++
+NVCC_BIN := $(shell command -v nvcc 2>/dev/null)
+SAN      ?= 0
+CUDNN    ?= 0
+ifeq ($(origin CUDA), undefined)
+  CUDA := $(if $(NVCC_BIN),1,0)
+endif
+ifeq ($(SAN),1)
+  BUILD ?= build-san
+else
+  BUILD ?= build
+endif
+
+CXXFLAGS := -std=c++17 -Wall -Wextra -Wno-unused-parameter -Iinclude -MMD -MP -fopenmp -march=native
+LDFLAGS  := -fopenmp
+LDLIBS   := -lz -lpthread
+ifeq ($(SAN),1)
+  CXXFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+else
+  CXXFLAGS += -O3 -g1 -DNDEBUG
+endif
+
+LIB_SRC  := $(shell find src -name '*.cpp' -not -path 'src/cli/*' | sort)
+CLI_SRC  := $(shell find src/cli -name '*.cpp' | sort)
+TEST_SRC := $(shell find tests -maxdepth 1 -name '*.cpp' | sort)
+
+ifeq ($(CUDA),1)
+  ifeq ($(NVCC_BIN),)
+    $(error CUDA=1 but nvcc is not on PATH: install the CUDA toolkit or build with CUDA=0)
+  endif
+  CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC_BIN))
+  NVCCFLAGS := -std=c++17 -O3 -Iinclude -Icuda -MMD -MP -arch=sm_90 \
+               -Xcompiler -fopenmp,-Wall --expt-relaxed-constexpr
+  CU_SRC    := $(shell find cuda -name '*.cu' | sort)
+  LIB_SRC   := $(filter-out src/core/no_cuda.cpp,$(LIB_SRC))
+  CXXFLAGS  += -DPRUNUS_CUDA -I$(CUDA_HOME)/include
+  LDFLAGS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
+  LDLIBS    += -lcudart -lcublas
+  ifeq ($(CUDNN),1)
+    NVCCFLAGS += -DPRUNUS_CUDNN
+    CXXFLAGS  += -DPRUNUS_CUDNN
+    LDLIBS    += -lcudnn
+  endif
+  GPU_TEST_SRC := $(shell find tests/gpu -name '*.cpp' -o -name '*.cu' 2>/dev/null | sort)
+else
+  CU_SRC :=
+  ifeq ($(CUDNN),1)
+    $(error CUDNN=1 needs CUDA: nvcc was not found or CUDA=0 was given)
+  endif
+endif
+
+LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
+TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
+
+.PHONY: all test bench demo deps clean info gpu-test
+all: info $(BUILD)/libprunus.a $(BUILD)/prunus $(BUILD)/prunus_tests
+
+info:
+	@echo "prunus build: CXX=$(CXX) ($(shell $(CXX) -dumpfullversion 2>/dev/null)), OpenMP=on, SAN=$(SAN)," \
+	      "CUDA=$(CUDA)$(if $(NVCC_BIN), (nvcc $(NVCC_BIN)), (no nvcc)), CUDNN=$(CUDNN), BUILD=$(BUILD)"
+
+$(BUILD)/libprunus.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/prunus: $(CLI_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+
+$(BUILD)/prunus_tests: $(TEST_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+
+$(BUILD)/%.o: %.cpp
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+$(BUILD)/%.cu.o: %.cu
+	@mkdir -p $(@D)
+	$(NVCC_BIN) $(NVCCFLAGS) -c $< -o $@
+
+# TEST_ARGS passes doctest options, e.g. make test TEST_ARGS='-ts=ops'.
+test: $(BUILD)/prunus_tests
+	cd $(CURDIR) && ./$(BUILD)/prunus_tests $(TEST_ARGS)
+
+ifeq ($(CUDA),1)
+GPU_TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.cu,$(BUILD)/%.cu.o,$(GPU_TEST_SRC)))
+$(BUILD)/prunus_gpu_tests: $(GPU_TEST_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(GPU_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+gpu-test: $(BUILD)/prunus_gpu_tests
+	./$(BUILD)/prunus_gpu_tests $(TEST_ARGS)
+all: $(if $(GPU_TEST_SRC),$(BUILD)/prunus_gpu_tests)
+endif
+
+bench: $(BUILD)/prunus
+	bash experiments/bench/run_bench.sh $(BUILD)/prunus
+
+demo: $(BUILD)/prunus
+	./$(BUILD)/prunus demo
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update && $$SUDO apt-get install -y g++ make doctest-dev libstb-dev zlib1g-dev dataset-fashion-mnist
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
