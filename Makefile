@@ -104,7 +104,12 @@ gpu-test: $(BUILD)/prunus_gpu_tests
 all: $(if $(GPU_TEST_SRC),$(BUILD)/prunus_gpu_tests)
 endif
 
-bench: $(BUILD)/prunus
+# The benchmark driver: experiments/bench/*.cpp against libprunus.a.
+BENCH_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(sort $(wildcard experiments/bench/*.cpp)))
+$(BUILD)/prunus_bench: $(BENCH_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+
+bench: $(BUILD)/prunus $(BUILD)/prunus_bench
 	bash experiments/bench/run_bench.sh $(BUILD)/prunus
 
 demo: $(BUILD)/prunus
@@ -117,4 +122,4 @@ deps:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)

@@ -1,18 +1,66 @@
-// prunus command-line entry point. Subcommands are added by their issues.
+// prunus command-line entry point: dispatches to the subcommands and turns
+// every error into one line "prunus: error: <sentence>" with exit status 1
+// (2 for a malformed command line).
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <new>
+#include <string>
 
+#include "commands.h"
 #include "prunus/error.h"
+#include "prunus/train/cli_args.h"
+
+namespace {
+
+struct CommandEntry {
+  const char* name;
+  int (*run)(const prunus::cli::Args&);
+  const char* summary;
+};
+
+const CommandEntry kCommands[] = {
+    {"train", prunus::cli::cmd_train, "train a model from a config (resumable with --resume)"},
+    {"eval", prunus::cli::cmd_eval, "evaluate a checkpoint on the validation and test sets"},
+    {"info", prunus::cli::cmd_info, "per-layer table, MACs and parameters of a model or checkpoint"},
+    {"prune", prunus::cli::cmd_prune, "the whole pruning pipeline from a config (resumes unfinished stages)"},
+    {"demo", prunus::cli::cmd_demo, "train and prune a small CNN on Fashion-MNIST in a few minutes"},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: prunus <command> [options]\n\n"
+               "A from-scratch deep-learning framework with multi-granularity pruning.\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n`prunus <command> --help` describes each command. Configs: experiments/configs/.\n");
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   try {
-    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-      std::printf("usage: prunus <command> [options]\n");
-      return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+      print_usage(stderr);
+      return 2;
     }
-    std::fprintf(stderr, "prunus: error: unknown command '%s' (try prunus --help)\n", argv[1]);
+    const std::string command = argv[1];
+    if (command == "--help" || command == "-h" || command == "help") {
+      print_usage(stdout);
+      return 0;
+    }
+    for (const auto& c : kCommands)
+      if (command == c.name) return c.run(prunus::cli::Args(argv + 2, argv + argc));
+    std::string names;
+    for (const auto& c : kCommands) names += std::string(names.empty() ? "" : ", ") + c.name;
+    std::fprintf(stderr, "prunus: error: unknown command '%s' (commands: %s; see prunus --help)\n", command.c_str(),
+                 names.c_str());
     return 2;
+  } catch (const prunus::train::UsageError& e) {
+    std::fprintf(stderr, "prunus: error: %s\n", e.what());
+    return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "prunus: error: out of memory\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "prunus: error: %s\n", e.what());
     return 1;

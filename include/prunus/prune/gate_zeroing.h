@@ -1,0 +1,59 @@
+// Setting individual gates to zero while keeping every conv alive: the shared
+// machinery of the top-up, the thresholds mode and the L1-norm baseline.
+// A filter is live while it is alive in the count and still has a non-zero
+// gate of every gated kind (stripe, channel, weight). Zeroing the last live
+// filter of a conv is refused.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "prunus/prune/analysis.h"
+#include "prunus/prune/flops.h"
+#include "prunus/prune/gates.h"
+
+namespace prunus {
+namespace nn {
+class Module;
+}
+namespace prune {
+
+struct GateCandidate {
+  int conv = 0;
+  GateKind kind = GateKind::Filter;
+  int64_t index = 0;       // flat index into the gate tensor (filter: the filter)
+  double magnitude = 0;    // |gate| (filter norm for filter_norm_candidates)
+  double score = 0;        // magnitude / mean magnitude of its kind
+};
+
+class GateZeroer {
+ public:
+  GateZeroer(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state);
+
+  const ModelCount& count() const { return count_; }
+  // Every non-zero gate of a live filter, of the kinds the plan enables.
+  std::vector<GateCandidate> candidates() const;
+  // Every live filter of every conv not in D, by the L1 norm of its effective
+  // weights, normalized by its conv's mean filter norm (Li et al.).
+  std::vector<GateCandidate> filter_norm_candidates() const;
+  // Zeroes the gate (a filter: its BN gamma, or its weights when it has no BN).
+  // Returns false, changing nothing, when it would kill a conv's last live
+  // filter or the gate is already zero / its filter is no longer live.
+  bool zero(const GateCandidate& candidate);
+
+ private:
+  struct ConvLive {
+    std::vector<uint8_t> filter_live;
+    std::vector<int64_t> stripes, kernels, weights;  // non-zero gates per filter (when gated)
+    int64_t live_filters = 0;
+  };
+  Tensor gate_tensor(int conv, GateKind kind) const;
+
+  nn::Module& model_;
+  const GraphAnalysis& analysis_;
+  const PruneState& state_;
+  ModelCount count_;
+  std::vector<ConvLive> live_;
+};
+
+}  // namespace prune
+}  // namespace prunus

@@ -1,0 +1,73 @@
+// The coarse-to-fine pruner (PRUNING.md, pipeline steps 4 and 5), acting on
+// the masked model:
+//   thresholds (optional): gates below a per-kind threshold become zero;
+//   top-up: while the FLOPs reduction of the zero gates is below the target,
+//     rank the remaining gates globally by |gate| / mean |gate| of their kind
+//     and zero the weakest `top_up_step` of them, then count again;
+//   coarse: remove the filters (convs not in D) whose gate is zero or whose
+//     effective weights are all zero; never every filter of a conv (the
+//     strongest stays);
+//   fine: turn zero stripe / channel gates (and zero weights, with the weight
+//     granularity) into mask zeros, in every conv, D included. A filter in D
+//     that lost all its stripes stays: it outputs its constant BN shift.
+// Gates are zeroed so that every conv keeps at least one live filter.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "prunus/prune/analysis.h"
+#include "prunus/prune/filter_removal.h"
+#include "prunus/prune/gates.h"
+
+namespace prunus {
+namespace nn {
+class Module;
+}
+namespace prune {
+
+struct PrunerOptions {
+  double target_flops_reduction = 0.0;  // in [0,1); 0: no top-up
+  double top_up_step = 0.02;            // share of the remaining gates zeroed per round
+  bool use_thresholds = false;          // zero gates with |gate| < threshold of their kind first
+  double filter_threshold = 0.0, channel_threshold = 0.0, stripe_threshold = 0.01, weight_threshold = 0.0;
+};
+
+struct TopUp {
+  int rounds = 0;
+  int64_t gates = 0;            // gates set to zero
+  double flops_reduction = 0;   // after the last round
+  bool reached = false;         // false when no gate could be zeroed any more
+};
+
+struct FinePrune {
+  int64_t stripes = 0, kernels = 0, weights = 0;  // newly masked structures
+};
+
+struct PruneOutcome {
+  double flops_reduction_before = 0;  // of the zero gates as sparse training left them
+  double flops_reduction_after = 0;
+  int64_t gates_thresholded = 0;
+  TopUp top_up;
+  FilterRemoval filters;              // all filters removed (coarse, and those fine pruning found dead)
+  FinePrune fine;
+  std::string log;                    // one line per step, for the report
+};
+
+// Zeroes gates of the kinds the plan enables whose magnitude is below the kind's
+// threshold (<= 0 disables a kind). Returns how many were zeroed.
+int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                         const PrunerOptions& thresholds);
+TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
+             double step = 0.02);
+FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis);
+// Runs coarse_prune first (so no filter of a conv outside D ends all-masked
+// without its constant folded), then writes the masks; `removed` receives
+// the filters that removal found.
+FinePrune fine_prune(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                     FilterRemoval* removed = nullptr);
+// thresholds -> top-up -> coarse -> fine.
+PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                         const PrunerOptions& options);
+
+}  // namespace prune
+}  // namespace prunus

@@ -1,0 +1,38 @@
+// `prunus train`: a whole training run from a config, into out.dir:
+//   config.conf     the effective config (every key, with where its value came from)
+//   log.csv         one line per epoch (MetricsHistory::to_csv)
+//   checkpoint.bin  the run state after the last finished epoch (resumable)
+//   final.bin       the trained model with its config and metrics, no timings:
+//                   two runs that trained identically write identical files
+//   summary.json    final/best accuracies, speed, model size
+#pragma once
+#include <cstdio>
+#include <string>
+
+#include "prunus/io/config.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/progress.h"
+#include "prunus/train/trainer.h"
+
+namespace prunus {
+namespace train {
+
+struct TrainRunOptions {
+  bool resume = false;                   // continue from out.dir/checkpoint.bin when it exists
+  ProgressReporter* progress = nullptr;  // may be null
+  std::FILE* log = stdout;               // null = silent
+};
+
+struct TrainRunResult {
+  EvalResult val, test;  // of the final model; NaN where the split is absent
+  int epochs_run = 0;    // in this call (fewer than train.epochs after a resume)
+  int start_epoch = 0;   // where this call started
+};
+
+TrainRunResult run_training(const io::Config& config, const DataSplits& data, const TrainRunOptions& options = {});
+
+// Paths inside out.dir.
+std::string out_path(const io::Config& config, const std::string& file);
+
+}  // namespace train
+}  // namespace prunus

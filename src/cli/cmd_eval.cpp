@@ -1,0 +1,70 @@
+// prunus eval --checkpoint FILE [--set KEY=VALUE]...
+#include <cstdio>
+
+#include "commands.h"
+#include "prunus/io/checkpoint.h"
+#include "prunus/models/summary.h"
+#include "prunus/train/cli_args.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/run_checkpoint.h"
+#include "prunus/train/run_setup.h"
+#include "prunus/train/trainer.h"
+#include "prunus/train/training_phase.h"
+
+namespace prunus {
+namespace cli {
+
+static const train::CommandSpec& eval_spec() {
+  static const train::CommandSpec spec{
+      "eval",
+      "Evaluates the model of a checkpoint (any prunus checkpoint: a run state, final.bin, a pipeline stage,\n"
+      "a compact pruned model) on the validation and test sets of the config stored in it. The architecture\n"
+      "is rebuilt from the checkpoint itself, so pruned and compacted models load without their config.",
+      "prunus eval --checkpoint FILE [--set KEY=VALUE]...",
+      {{"checkpoint", "FILE", "the checkpoint to evaluate"},
+       {"set", "KEY=VALUE", "override a key of the stored config, e.g. --set data.path=/data/cifar (repeatable)",
+        true}},
+      ""};
+  return spec;
+}
+
+static void print_result(const char* split, const std::string& files, const train::EvalResult& r) {
+  std::printf("%-5s loss %.4f  accuracy %s  (%lld images: %s, %.1fs)\n", split, r.loss,
+              train::percent(r.accuracy).c_str(), static_cast<long long>(r.images), files.c_str(), r.seconds);
+}
+
+int cmd_eval(const Args& words) {
+  const auto& spec = eval_spec();
+  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  if (args.help) {
+    std::fputs(train::command_help(spec).c_str(), stdout);
+    return 0;
+  }
+  train::require_option(spec, args, "checkpoint");
+  const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
+  io::Config config = train::checkpoint_config(checkpoint);
+  for (const auto& assignment : args.all("set")) config.apply_override(assignment);
+  const int threads = train::configure_threads(config);
+  auto model = train::load_model(checkpoint);
+  std::printf("%s: %s (%s), %lld parameters, phase '%s' after %d epochs; %d threads\n",
+              checkpoint.source.c_str(), train::checkpoint_arch(checkpoint).c_str(),
+              train::checkpoint_kind(checkpoint).c_str(), static_cast<long long>(models::count_parameters(*model)),
+              train::checkpoint_phase(checkpoint).c_str(), train::checkpoint_epoch(checkpoint), threads);
+  const train::DataSplits data = train::load_data_splits(config, {/*train=*/false, true, true});
+  for (const auto& note : data.notes) std::printf("note: %s\n", note.c_str());
+  const Shape expected = train::checkpoint_input_shape(checkpoint);
+  PRUNUS_CHECK(data.input_shape() == expected, "the data's images are ", shape_str(data.input_shape()),
+               " but the model in ", checkpoint.source, " takes ", shape_str(expected));
+  const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
+  if (data.val.size()) {
+    const train::EvalResult val = train::evaluate(*model, data.val, batch_size, data.normalization);
+    print_result(data.val_is_test ? "val" : "val", data.val_source, val);
+    if (data.val_is_test) print_result("test", data.test_source + " (the same images)", val);
+  }
+  if (data.test.size() && !data.val_is_test)
+    print_result("test", data.test_source, train::evaluate(*model, data.test, batch_size, data.normalization));
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace prunus

@@ -1,0 +1,104 @@
+// prunus info --model NAME [--image-size N] [--num-classes K] [--in-channels C] | --checkpoint FILE
+#include <cstdio>
+#include <cstdlib>
+
+#include "commands.h"
+#include "prunus/io/checkpoint.h"
+#include "prunus/models/summary.h"
+#include "prunus/models/zoo.h"
+#include "prunus/nn/conv2d.h"
+#include "prunus/prune/analysis.h"
+#include "prunus/prune/flops.h"
+#include "prunus/train/cli_args.h"
+#include "prunus/train/run_checkpoint.h"
+#include "prunus/train/training_phase.h"
+
+namespace prunus {
+namespace cli {
+
+static const train::CommandSpec& info_spec() {
+  static const train::CommandSpec spec{
+      "info",
+      "Prints the per-layer table of a model (input/output shapes, parameters, multiply-accumulates) and its\n"
+      "totals: a zoo model by name, or the model stored in a checkpoint (pruned and compact models included).",
+      "prunus info --model NAME [--image-size N] [--num-classes K] [--in-channels C] | --checkpoint FILE",
+      {{"model", "NAME", "a zoo model: lenet, vgg16, resnet20, resnet32, resnet56, resnet110, resnet50, inception"},
+       {"image-size", "N", "input side (default: 28 for lenet, 224 for resnet50, 32 otherwise)"},
+       {"num-classes", "K", "classifier outputs (default: 1000 for resnet50, 10 otherwise)"},
+       {"in-channels", "C", "input channels (default: 1 for lenet, 3 otherwise)"},
+       {"checkpoint", "FILE", "describe the model of a checkpoint instead"},
+       {"entries", "", "with --checkpoint: also list every entry of the file"}},
+      "MACs = multiply-accumulates of conv and linear layers for one image; parameters include BN's gamma and\n"
+      "beta and exclude the pruning gates.\n"};
+  return spec;
+}
+
+static int positive_int(const train::ParsedArgs& args, const std::string& name, int fallback) {
+  if (!args.has(name)) return fallback;
+  const std::string text = args.get(name);
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 1 || value > 100000)
+    throw train::UsageError("info: --" + name + " '" + text + "' is not a positive integer");
+  return static_cast<int>(value);
+}
+
+// Alive MACs of a model that carries pruning masks or gates (a masked model
+// from the pipeline); nothing for a dense or compact one.
+static void print_pruned_count(nn::Module& model, const Shape& input_shape) {
+  bool masked = false;
+  for (const auto& [name, module] : model.named_modules())
+    if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
+      masked = masked || conv->mask.defined() || conv->stripe_gate.defined() || conv->channel_gate.defined();
+  if (!masked) return;
+  const auto analysis = prune::analyze_model(model, input_shape);
+  const auto count = prune::count_model(model, analysis);
+  std::printf("masked model: %lld of %lld MACs alive (FLOPs -%s), %lld of %lld parameters alive\n",
+              static_cast<long long>(count.macs), static_cast<long long>(count.dense_macs),
+              train::percent(count.flops_reduction()).c_str(), static_cast<long long>(count.params),
+              static_cast<long long>(count.dense_params));
+}
+
+int cmd_info(const Args& words) {
+  const auto& spec = info_spec();
+  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  if (args.help) {
+    std::fputs(train::command_help(spec).c_str(), stdout);
+    return 0;
+  }
+  if (args.has("model") == args.has("checkpoint"))
+    throw train::UsageError("info: give exactly one of --model NAME and --checkpoint FILE");
+  if (args.has("model")) {
+    if (args.has("entries")) throw train::UsageError("info: --entries goes with --checkpoint");
+    const std::string arch = args.get("model");
+    const int size = positive_int(args, "image-size", arch == "lenet" ? 28 : arch == "resnet50" ? 224 : 32);
+    const int classes = positive_int(args, "num-classes", arch == "resnet50" ? 1000 : 10);
+    const int channels = positive_int(args, "in-channels", arch == "lenet" ? 1 : 3);
+    auto model = models::make_model(arch, classes, channels, size, 0);
+    std::printf("%s, input %dx%dx%d, %d classes\n", arch.c_str(), channels, size, size, classes);
+    std::printf("%s\n", models::format_summary(models::summarize(*model, {channels, size, size})).c_str());
+    return 0;
+  }
+  for (const char* name : {"image-size", "num-classes", "in-channels"})
+    if (args.has(name)) throw train::UsageError(std::string("info: --") + name + " goes with --model");
+  const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
+  auto model = train::load_model(checkpoint);
+  const Shape input = train::checkpoint_input_shape(checkpoint);
+  std::printf("%s: %s, kind '%s', phase '%s' after %d epochs, input %s\n", checkpoint.source.c_str(),
+              train::checkpoint_arch(checkpoint).c_str(), train::checkpoint_kind(checkpoint).c_str(),
+              train::checkpoint_phase(checkpoint).c_str(), train::checkpoint_epoch(checkpoint),
+              shape_str(input).c_str());
+  const auto history = train::checkpoint_history(checkpoint);
+  if (!history.records().empty()) {
+    const auto& last = history.records().back();
+    std::printf("last epoch: %s %d, train acc %s, val acc %s\n", last.phase.c_str(), last.epoch,
+                train::percent(last.train_accuracy).c_str(), train::percent(last.val_accuracy).c_str());
+  }
+  std::printf("%s\n", models::format_summary(models::summarize(*model, input)).c_str());
+  print_pruned_count(*model, input);
+  if (args.has("entries")) std::fputs(checkpoint.summary().c_str(), stdout);
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace prunus

@@ -1,0 +1,55 @@
+// prunus train --config FILE [--set KEY=VALUE]... [--resume] [--device cpu]
+#include <cstdio>
+
+#include "commands.h"
+#include "prunus/train/cli_args.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/run_setup.h"
+#include "prunus/train/training_run.h"
+
+namespace prunus {
+namespace cli {
+
+static const train::CommandSpec& train_spec() {
+  static const train::CommandSpec spec{
+      "train",
+      "Trains model.arch on data.dataset with SGD as the config says, writing into out.dir: config.conf (the\n"
+      "effective config), log.csv (one line per epoch), checkpoint.bin (run state after every\n"
+      "out.checkpoint_every epochs), final.bin (the trained model) and summary.json.",
+      "prunus train --config FILE [--set KEY=VALUE]... [--resume] [--device cpu]",
+      {{"config", "FILE", "config file (keys: experiments/configs/README.md)"},
+       {"set", "KEY=VALUE", "override one key, e.g. --set train.epochs=5 (repeatable)", true},
+       {"resume", "", "continue from out.dir/checkpoint.bin (bit-identical result, same threads)"},
+       {"device", "DEVICE", "cpu (the trainer's only device for now); same as --set train.device=..."}},
+      "datasets (data.dataset, files in data.path):\n"
+      "  cifar10        train data_batch_1..4, val data_batch_5, test test_batch_first1000.bin or test_batch.bin\n"
+      "  mnist,         train-*-idx*-ubyte[.gz] for training; t10k-* as test, and also as val since there is\n"
+      "  fashion_mnist  no separate validation split (said in the output)\n"
+      "  image_folder   data.path/train, val, test with one subfolder per class\n"
+      "data.train_files / val_files / test_files override the defaults. Progress goes to stderr (a bar on a\n"
+      "terminal, a line every 15 s otherwise); per-epoch summaries go to stdout.\n"};
+  return spec;
+}
+
+int cmd_train(const Args& words) {
+  const auto& spec = train_spec();
+  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  if (args.help) {
+    std::fputs(train::command_help(spec).c_str(), stdout);
+    return 0;
+  }
+  train::require_option(spec, args, "config");
+  io::Config config = train::config_from_args(args);
+  if (args.has("device")) config.set("train.device", args.get("device"), "--device");
+  train::check_device(config);
+  const train::DataSplits data = train::load_data_splits(config);
+  train::ProgressReporter progress;
+  train::TrainRunOptions options;
+  options.resume = args.has("resume");
+  options.progress = &progress;
+  train::run_training(config, data, options);
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace prunus

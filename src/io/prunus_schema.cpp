@@ -1,0 +1,78 @@
+// The config keys prunus itself reads. To add a key: declare it here and
+// document it in experiments/configs/README.md (a test checks that every key
+// appears there).
+#include "prunus/io/config.h"
+
+namespace prunus::io {
+
+static Schema build_prunus_schema() {
+  Schema s;
+  s.add_string("model.arch", "resnet20", "network architecture",
+               {"lenet", "vgg16", "resnet20", "resnet32", "resnet56", "resnet110", "resnet50", "inception"})
+      .add_int("model.num_classes", 0, "number of output classes; 0 = taken from the dataset",
+               Range::at_least(0));
+
+  s.add_string("data.dataset", "cifar10", "dataset format",
+               {"cifar10", "mnist", "fashion_mnist", "image_folder"})
+      .add_string("data.path", "data/cifar10", "directory holding the dataset files")
+      .add_string_list("data.train_files", "",
+                       "training files relative to data.path; empty = the dataset's standard files")
+      .add_string_list("data.val_files", "",
+                       "validation files relative to data.path; empty = no separate validation split")
+      .add_string_list("data.test_files", "",
+                       "test files relative to data.path; empty = the dataset's standard files")
+      .add_bool("data.augment", true, "training augmentation: pad-4 random crop and horizontal flip");
+
+  s.add_int("train.epochs", 160, "epochs of (baseline) training", Range::at_least(1))
+      .add_int("train.batch_size", 128, "mini-batch size", Range::at_least(1))
+      .add_float("train.lr", 0.1, "initial learning rate", Range::positive())
+      .add_float("train.momentum", 0.9, "SGD momentum", Range::from_below(0, 1))
+      .add_bool("train.nesterov", false, "use Nesterov momentum")
+      .add_float("train.weight_decay", 1e-4, "L2 weight decay", Range::at_least(0))
+      .add_string("train.schedule", "multistep", "learning-rate schedule", {"multistep", "cosine"})
+      .add_float_list("train.milestones", "0.5, 0.75",
+                      "multistep: fractions of the phase's epochs at which lr is multiplied by gamma",
+                      Range{0.0, 1.0, true, true}, true)
+      .add_float("train.gamma", 0.1, "multistep: lr factor at each milestone", Range::above_to(0, 1))
+      .add_int("train.warmup_epochs", 0, "epochs of linear lr warm-up from 0", Range::at_least(0))
+      .add_int("train.seed", 1, "seed of weight init, shuffling and augmentation", Range::at_least(0))
+      .add_int("train.threads", 0, "CPU threads; 0 = all cores (OpenMP default)", Range::at_least(0))
+      .add_string("train.device", "cpu", "where to train", {"cpu", "cuda"});
+
+  s.add_string("out.dir", "runs/default", "directory for checkpoints, logs, reports and the effective config")
+      .add_int("out.checkpoint_every", 1, "write a checkpoint every N epochs; 0 = only at the end of each phase",
+               Range::at_least(0));
+
+  s.add_string("prune.method", "full", "pruning method",
+               {"full", "slimming", "swp", "l1norm", "full_plain_l1"})
+      .add_string_list("prune.granularities", "filter, stripe", "granularities pruned by the full and full_plain_l1 methods",
+                       {"filter", "channel", "stripe", "weight"}, false)
+      .add_float("prune.flops_target", 0.0, "FLOPs reduction to reach (0.6 = remove 60%); 0 = off",
+                 Range::from_below(0, 1))
+      .add_float("prune.lambda0", 5e-3, "initial L1 strength", Range::at_least(0))
+      .add_bool("prune.adaptive", true, "adaptive L1 strength (false = plain L1 with constant lambda0)")
+      .add_int("prune.sparse_epochs", 10, "epochs of sparse training", Range::at_least(0))
+      .add_int("prune.finetune_epochs", 10, "epochs of fine-tuning after pruning", Range::at_least(0))
+      .add_float("prune.sparse_lr", 0.02, "initial lr of sparse training", Range::positive())
+      .add_float("prune.finetune_lr", 0.01, "initial lr of fine-tuning", Range::positive())
+      .add_string("prune.baseline_checkpoint", "",
+                  "checkpoint of a trained dense model to start from; empty = train a baseline")
+      .add_int("prune.baseline_epochs", 0, "epochs of baseline training; 0 = train.epochs",
+               Range::at_least(0))
+      .add_bool("prune.exclude_first_conv", true, "never prune the first conv")
+      .add_bool("prune.exclude_classifier", true, "never prune the final classifier")
+      .add_float("prune.bn_gate_init", 0.5, "BN gamma (filter gate) value at the start of sparse training",
+                 Range::positive())
+      .add_float("prune.topup_step", 0.02, "fraction of remaining gates zeroed per top-up round",
+                 Range::above_to(0, 1))
+      .add_float("prune.threshold", 0.0, "gates with magnitude <= threshold count as zero; 0 = exact zeros only",
+                 Range::at_least(0));
+  return s;
+}
+
+const Schema& prunus_schema() {
+  static const Schema schema = build_prunus_schema();
+  return schema;
+}
+
+}  // namespace prunus::io

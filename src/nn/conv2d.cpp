@@ -1,0 +1,123 @@
+#include "prunus/nn/conv2d.h"
+
+#include <cmath>
+
+#include "prunus/autograd.h"
+#include "prunus/nn/description.h"
+#include "prunus/nn/init.h"
+#include "prunus/nn/shape_only.h"
+#include "prunus/ops.h"
+
+namespace prunus {
+namespace nn {
+
+Conv2d::Conv2d(int in_channels_, int out_channels_, int kernel_size_, int stride_, int padding_, bool with_bias)
+    : in_channels(in_channels_),
+      out_channels(out_channels_),
+      kernel_size(kernel_size_),
+      stride(stride_),
+      padding(padding_) {
+  PRUNUS_CHECK(in_channels > 0 && out_channels > 0 && kernel_size > 0 && stride > 0 && padding >= 0,
+               "Conv2d(in_channels=", in_channels, ", out_channels=", out_channels, ", kernel_size=", kernel_size,
+               ", stride=", stride, ", padding=", padding,
+               "): channels, kernel size and stride must be positive and padding non-negative");
+  weight = kaiming_normal_fan_out(weight_shape());
+  if (with_bias) bias = uniform_symmetric({out_channels}, 1.0 / std::sqrt(double(in_channels) * kernel_size * kernel_size));
+  register_parameter("weight", &weight);
+  register_parameter("bias", &bias);
+  register_buffer("mask", &mask);
+  register_parameter("stripe_gate", &stripe_gate, /*is_gate=*/true);
+  register_parameter("channel_gate", &channel_gate, /*is_gate=*/true);
+}
+
+static void check_slot(const char* what, const std::string& module, const Tensor& t, const Shape& expected) {
+  if (!t.defined()) return;
+  PRUNUS_CHECK(t.shape() == expected, "Conv2d '", module, "': ", what, " has shape ", shape_str(t.shape()),
+               " but in_channels/out_channels/kernel_size say ", shape_str(expected),
+               " (update the integer fields when replacing tensors)");
+}
+
+void Conv2d::check_state() const {
+  PRUNUS_CHECK(weight.defined(), "Conv2d '", full_name(), "': weight is undefined");
+  const int64_t F = out_channels, C = in_channels, K = kernel_size;
+  check_slot("weight", full_name(), weight, {F, C, K, K});
+  check_slot("bias", full_name(), bias, {F});
+  check_slot("mask", full_name(), mask, {F, C, K, K});
+  check_slot("stripe_gate", full_name(), stripe_gate, {F, 1, K, K});
+  check_slot("channel_gate", full_name(), channel_gate, {F, C, 1, 1});
+}
+
+Tensor Conv2d::effective_weight() const {
+  Tensor w = weight;
+  if (stripe_gate.defined()) w = ops::mul(w, stripe_gate);
+  if (channel_gate.defined()) w = ops::mul(w, channel_gate);
+  if (mask.defined()) w = ops::mul(w, mask);
+  return w;
+}
+
+// Checks and records exactly what ops::conv2d would, without the arithmetic.
+static Tensor conv2d_shape_only(const Conv2d& conv, const Tensor& x) {
+  PRUNUS_CHECK(x.ndim() == 4 && x.size(1) == conv.in_channels, "Conv2d '", conv.full_name(), "': input ",
+               shape_str(x.shape()), " should be [N, ", conv.in_channels, ", H, W]");
+  const int64_t OH = (x.size(2) + 2 * conv.padding - conv.kernel_size) / conv.stride + 1;
+  const int64_t OW = (x.size(3) + 2 * conv.padding - conv.kernel_size) / conv.stride + 1;
+  PRUNUS_CHECK(x.size(2) + 2 * conv.padding >= conv.kernel_size && x.size(3) + 2 * conv.padding >= conv.kernel_size,
+               "Conv2d '", conv.full_name(), "': input ", shape_str(x.shape()), " is smaller than the ",
+               conv.kernel_size, "x", conv.kernel_size, " kernel with padding ", conv.padding);
+  Tensor y = Tensor::zeros({x.size(0), conv.out_channels, OH, OW}, x.dtype());
+  std::vector<Tensor> inputs{x, conv.weight};
+  if (conv.bias.defined()) inputs.push_back(conv.bias);
+  record_op("conv2d", y, inputs, nullptr, {{"stride", double(conv.stride)}, {"padding", double(conv.padding)}});
+  return y;
+}
+
+Tensor Conv2d::forward(const Tensor& x) {
+  check_state();
+  if (shape_only_active()) return conv2d_shape_only(*this, x);
+  return ops::conv2d(x, effective_weight(), bias, stride, padding);
+}
+
+void Conv2d::enable_mask() {
+  if (!mask.defined()) mask = Tensor::ones(weight_shape(), weight.dtype());
+}
+
+void Conv2d::enable_stripe_gate() {
+  if (stripe_gate.defined()) return;
+  stripe_gate = Tensor::ones({out_channels, 1, kernel_size, kernel_size}, weight.dtype());
+  stripe_gate.requires_grad_(true);
+}
+
+void Conv2d::enable_channel_gate() {
+  if (channel_gate.defined()) return;
+  channel_gate = Tensor::ones({out_channels, in_channels, 1, 1}, weight.dtype());
+  channel_gate.requires_grad_(true);
+}
+
+void Conv2d::fold_pruning_state_into_weight() {
+  check_state();
+  if (!mask.defined() && !stripe_gate.defined() && !channel_gate.defined()) return;
+  {
+    NoGradGuard no_grad;
+    Tensor folded = effective_weight();
+    weight.copy_(folded);
+  }
+  disable_mask();
+  disable_stripe_gate();
+  disable_channel_gate();
+}
+
+void Conv2d::describe_attributes(ModuleAttributes& a) const {
+  check_state();
+  a.set_int("in_channels", in_channels);
+  a.set_int("out_channels", out_channels);
+  a.set_int("kernel_size", kernel_size);
+  a.set_int("stride", stride);
+  a.set_int("padding", padding);
+  a.set_bool("bias", bias.defined());
+  a.set_bool("mask", mask.defined());
+  a.set_bool("stripe_gate", stripe_gate.defined());
+  a.set_bool("channel_gate", channel_gate.defined());
+}
+
+}  // namespace nn
+}  // namespace prunus

@@ -1,0 +1,89 @@
+#include "prunus/prune/baselines.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "prunus/prune/gate_zeroing.h"
+#include "prunus/prune/pruner.h"
+
+namespace prunus {
+namespace prune {
+
+std::vector<std::string> method_names() { return {"full", "full-plain-l1", "slimming", "swp", "l1-norm"}; }
+
+MethodPreset method_preset(const std::string& name) {
+  MethodPreset p;
+  p.name = name;
+  if (name == "full") {
+    p.method = Method::Full;
+    p.granularities = Granularities::parse("filter,stripe");
+    p.description = "filter + stripe gates, adaptive L1";
+  } else if (name == "full-plain-l1") {
+    p.method = Method::FullPlainL1;
+    p.granularities = Granularities::parse("filter,stripe");
+    p.adaptive = false;
+    p.description = "filter + stripe gates, plain (constant) L1";
+  } else if (name == "slimming") {
+    p.method = Method::NetworkSlimming;
+    p.granularities = Granularities::parse("filter");
+    p.adaptive = false;
+    p.description = "Network Slimming: filter gates (BN gamma) only, plain L1";
+  } else if (name == "swp") {
+    p.method = Method::Swp;
+    p.granularities = Granularities::parse("stripe");
+    p.adaptive = false;
+    p.use_thresholds = true;
+    p.stripe_threshold = 0.01;
+    p.description = "SWP (filter skeleton): stripe gates only, plain L1, stripes below 0.01 pruned";
+  } else if (name == "l1-norm") {
+    p.method = Method::L1Norm;
+    p.granularities = Granularities::parse("filter");
+    p.sparse_training = false;
+    p.adaptive = false;
+    p.description = "L1-norm filter pruning (Li et al.): one-shot by weight L1 norm, no sparse training";
+  } else {
+    std::string names;
+    for (const auto& n : method_names()) names += (names.empty() ? "" : ", ") + n;
+    PRUNUS_FAIL("prune.method '", name, "' is unknown; expected one of ", names);
+  }
+  return p;
+}
+
+L1NormPruning l1_norm_filter_prune(nn::Module& model, const GraphAnalysis& analysis, double target, double step) {
+  PRUNUS_CHECK(target >= 0 && target < 1, "l1-norm pruning: target FLOPs reduction must be in [0, 1), got ", target);
+  PRUNUS_CHECK(step > 0 && step <= 1, "l1-norm pruning: step must be in (0, 1], got ", step);
+  // A plan without gates: the zeroer then only tracks live filters.
+  PruneState no_gates;
+  for (const ConvLayer& layer : analysis.convs) {
+    ConvGates g;
+    g.conv = layer.name;
+    g.bn = layer.bn;
+    g.in_d = layer.in_d;
+    no_gates.convs.push_back(g);
+  }
+  no_gates.granularities = Granularities::parse("filter");
+  L1NormPruning result;
+  for (;;) {
+    GateZeroer zeroer(model, analysis, no_gates);
+    result.flops_reduction = zeroer.count().flops_reduction();
+    if (result.flops_reduction >= target) {
+      result.reached = true;
+      break;
+    }
+    std::vector<GateCandidate> candidates = zeroer.filter_norm_candidates();
+    std::stable_sort(candidates.begin(), candidates.end(),
+                     [](const GateCandidate& a, const GateCandidate& b) { return a.score < b.score; });
+    const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
+    int64_t zeroed = 0;
+    for (const GateCandidate& c : candidates) {
+      if (zeroed >= quota) break;
+      if (zeroer.zero(c)) ++zeroed;
+    }
+    if (zeroed == 0) break;
+  }
+  result.filters = coarse_prune(model, analysis);
+  return result;
+}
+
+}  // namespace prune
+}  // namespace prunus

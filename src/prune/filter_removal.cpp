@@ -1,0 +1,185 @@
+#include "prunus/prune/filter_removal.h"
+
+#include <map>
+#include <set>
+
+#include "prunus/autograd.h"
+#include "prunus/ops.h"
+#include "prunus/prune/gates.h"
+#include "prunus/prune/model_access.h"
+#include "prunus/rng.h"
+
+namespace prunus {
+namespace prune {
+namespace {
+
+// Makes filter f a constant channel: weights masked and zeroed, gamma 0 in
+// every BN that carries it.
+void make_constant(nn::Module& model, const ConvLayer& layer, const std::vector<bool>& remove) {
+  auto conv = conv_module(model, layer.name);
+  conv->enable_mask();
+  float* mask = f32_data(conv->mask, "mask of conv '" + layer.name + "'");
+  float* weight = f32_data(conv->weight, "weight of conv '" + layer.name + "'");
+  const int64_t row = conv->weight.numel() / layer.out_channels;
+  for (int64_t f = 0; f < layer.out_channels; ++f)
+    if (remove[f])
+      for (int64_t i = f * row; i < (f + 1) * row; ++i) mask[i] = weight[i] = 0.0f;
+  for (const ChannelUser& user : layer.batch_norms) {
+    float* gamma = f32_data(batch_norm_module(model, user.module)->weight, "gamma of BN '" + user.module + "'");
+    for (int64_t f = 0; f < layer.out_channels; ++f)
+      if (remove[f])
+        for (int64_t k = 0; k < user.features_per_channel; ++k) gamma[user.index_of_filter[f] + k] = 0.0f;
+  }
+}
+
+// Zeroes beta (and the conv bias) of the removed filters: the channel becomes exactly 0.
+void make_zero(nn::Module& model, const ConvLayer& layer, const std::vector<bool>& remove) {
+  auto conv = conv_module(model, layer.name);
+  if (conv->bias.defined()) {
+    float* bias = f32_data(conv->bias, "bias of conv '" + layer.name + "'");
+    for (int64_t f = 0; f < layer.out_channels; ++f)
+      if (remove[f]) bias[f] = 0.0f;
+  }
+  for (const ChannelUser& user : layer.batch_norms) {
+    float* beta = f32_data(batch_norm_module(model, user.module)->bias, "beta of BN '" + user.module + "'");
+    for (int64_t f = 0; f < layer.out_channels; ++f)
+      if (remove[f])
+        for (int64_t k = 0; k < user.features_per_channel; ++k) beta[user.index_of_filter[f] + k] = 0.0f;
+  }
+}
+
+// Per output unit of the consumer, what the removed channels add (averaged over
+// output positions for a conv).
+std::vector<double> contribution(nn::Module& model, const ChannelUser& user, const Tensor& input,
+                                 const std::vector<bool>& remove) {
+  const int64_t filters = int64_t(remove.size());
+  NoGradGuard no_grad;
+  if (user.kind == ChannelUser::Kind::Linear) {
+    auto linear = linear_module(model, user.module);
+    const float* w = f32_data(linear->weight, "weight of linear '" + user.module + "'");
+    const float* x = f32_data(input, "input of linear '" + user.module + "'");
+    std::vector<double> delta(linear->out_features, 0.0);
+    for (int64_t f = 0; f < filters; ++f) {
+      if (!remove[f]) continue;
+      for (int64_t k = 0; k < user.features_per_channel; ++k) {
+        const int64_t j = user.index_of_filter[f] + k;
+        for (int o = 0; o < linear->out_features; ++o) delta[o] += double(w[o * int64_t(linear->in_features) + j]) * x[j];
+      }
+    }
+    return delta;
+  }
+  auto conv = conv_module(model, user.module);
+  Tensor only_removed = Tensor::zeros(input.shape());
+  const int64_t plane = input.size(2) * input.size(3);
+  const float* x = f32_data(input, "input of conv '" + user.module + "'");
+  for (int64_t f = 0; f < filters; ++f)
+    if (remove[f]) {
+      const int64_t c = user.index_of_filter[f];
+      std::copy(x + c * plane, x + (c + 1) * plane, only_removed.f32() + c * plane);
+    }
+  const Tensor y = ops::conv2d(only_removed, conv->effective_weight(), Tensor(), conv->stride, conv->padding);
+  const int64_t out_plane = y.size(2) * y.size(3);
+  std::vector<double> delta(conv->out_channels, 0.0);
+  for (int64_t o = 0; o < conv->out_channels; ++o) {
+    double sum = 0;
+    for (int64_t p = 0; p < out_plane; ++p) sum += y.f32()[o * out_plane + p];
+    delta[o] = sum / double(out_plane);
+  }
+  return delta;
+}
+
+// Adds delta to what the consumer computes, where it can; false if nowhere.
+bool fold(nn::Module& model, const GraphAnalysis& analysis, const ChannelUser& user, const std::vector<double>& delta) {
+  if (user.kind == ChannelUser::Kind::Linear) {
+    auto linear = linear_module(model, user.module);
+    if (!linear->bias.defined()) return false;
+    float* b = f32_data(linear->bias, "bias of linear '" + user.module + "'");
+    for (size_t o = 0; o < delta.size(); ++o) b[o] += float(delta[o]);
+    return true;
+  }
+  const ConvLayer& consumer = analysis.conv(user.module);
+  if (!consumer.bn.empty()) {
+    auto bn = batch_norm_module(model, consumer.bn);
+    float* mean = f32_data(bn->running_mean, "running_mean of BN '" + consumer.bn + "'");
+    for (size_t o = 0; o < delta.size(); ++o) mean[o] -= float(delta[o]);
+    return true;
+  }
+  auto conv = conv_module(model, user.module);
+  if (!conv->bias.defined()) return false;
+  float* b = f32_data(conv->bias, "bias of conv '" + user.module + "'");
+  for (size_t o = 0; o < delta.size(); ++o) b[o] += float(delta[o]);
+  return true;
+}
+
+}  // namespace
+
+FilterRemoval remove_filters(nn::Module& model, const GraphAnalysis& analysis,
+                             const std::vector<std::vector<bool>>& remove_in) {
+  PRUNUS_CHECK(remove_in.size() == analysis.convs.size(), "remove_filters: got ", remove_in.size(),
+               " filter lists for ", analysis.convs.size(), " convs");
+  FilterRemoval result;
+  std::vector<std::vector<bool>> remove(analysis.convs.size());
+  std::set<std::string> consumers;
+  for (size_t i = 0; i < analysis.convs.size(); ++i) {
+    const ConvLayer& layer = analysis.convs[i];
+    if (remove_in[i].empty()) continue;
+    PRUNUS_CHECK(int64_t(remove_in[i].size()) == layer.out_channels, "remove_filters: conv '", layer.name, "' has ",
+                 layer.out_channels, " filters, got a list of ", remove_in[i].size());
+    const std::vector<bool> already = removed_filters(model, layer);
+    int64_t kept = 0, removing = 0;
+    remove[i].assign(layer.out_channels, false);
+    for (int64_t f = 0; f < layer.out_channels; ++f) {
+      remove[i][f] = remove_in[i][f] && !already[f];
+      removing += remove[i][f];
+      kept += !remove_in[i][f] && !already[f];
+    }
+    if (removing == 0) {
+      remove[i].clear();
+      continue;
+    }
+    PRUNUS_CHECK(!layer.in_d, "remove_filters: conv '", layer.name,
+                 "' is dimension-matching (", layer.d_reason, "); its filters cannot be removed");
+    PRUNUS_CHECK(kept >= 1, "remove_filters: removing these filters would leave conv '", layer.name,
+                 "' without any filter");
+    result.filters += removing;
+    for (const ChannelUser& u : layer.consumers) consumers.insert(u.module);
+  }
+  if (result.filters == 0) return result;
+
+  for (size_t i = 0; i < analysis.convs.size(); ++i)
+    if (!remove[i].empty()) make_constant(model, analysis.convs[i], remove[i]);
+
+  // One traced eval pass records what every consumer reads.
+  std::map<std::string, Tensor> consumer_inputs;
+  {
+    EvalModeScope eval_mode(model);
+    Rng rng(0x5eed);
+    Shape shape = analysis.input_shape;
+    shape[0] = 1;
+    const Tensor x = Tensor::randn(shape, rng);
+    TraceGuard trace;
+    const Tensor out = model(x);
+    for (const auto& node : topological_order(out))
+      if ((node->op == "conv2d" || node->op == "linear") && consumers.count(node->module))
+        consumer_inputs[node->module] = node->inputs[0].detach();
+  }
+  for (size_t i = 0; i < analysis.convs.size(); ++i) {
+    if (remove[i].empty()) continue;
+    for (const ChannelUser& u : analysis.convs[i].consumers) {
+      auto it = consumer_inputs.find(u.module);
+      PRUNUS_CHECK(it != consumer_inputs.end(), "remove_filters: consumer '", u.module,
+                   "' did not run in the traced forward pass; analyze the model again");
+      const std::vector<double> delta = contribution(model, u, it->second, remove[i]);
+      if (fold(model, analysis, u, delta))
+        ++result.folded;
+      else
+        ++result.not_foldable;
+    }
+  }
+  for (size_t i = 0; i < analysis.convs.size(); ++i)
+    if (!remove[i].empty()) make_zero(model, analysis.convs[i], remove[i]);
+  return result;
+}
+
+}  // namespace prune
+}  // namespace prunus

@@ -1,0 +1,162 @@
+#include "prunus/prune/gate_zeroing.h"
+
+#include <cmath>
+
+#include "prunus/autograd.h"
+#include "prunus/prune/model_access.h"
+
+namespace prunus {
+namespace prune {
+namespace {
+
+// Gate elements per filter of a gate tensor of that kind.
+int64_t per_filter(const ConvLayer& layer, GateKind kind) {
+  switch (kind) {
+    case GateKind::Filter: return 1;
+    case GateKind::Stripe: return layer.kernel * layer.kernel;
+    case GateKind::Channel: return layer.in_channels;
+    case GateKind::Weight: return layer.in_channels * layer.kernel * layer.kernel;
+  }
+  return 1;
+}
+
+std::vector<int64_t> nonzero_per_filter(const Tensor& t, int64_t filters) {
+  std::vector<int64_t> counts(filters, 0);
+  const float* v = f32_data(t, "gate tensor");
+  const int64_t row = t.numel() / filters;
+  for (int64_t f = 0; f < filters; ++f)
+    for (int64_t i = f * row; i < (f + 1) * row; ++i) counts[f] += v[i] != 0.0f;
+  return counts;
+}
+
+}  // namespace
+
+GateZeroer::GateZeroer(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state)
+    : model_(model), analysis_(analysis), state_(state), count_(count_model(model, analysis)) {
+  PRUNUS_CHECK(state.convs.size() == analysis.convs.size(),
+               "prune: the prune state and the analysis describe different models");
+  live_.resize(analysis.convs.size());
+  for (size_t i = 0; i < analysis.convs.size(); ++i) {
+    const int64_t F = analysis.convs[i].out_channels;
+    ConvLive& live = live_[i];
+    live.filter_live = count_.convs[i].filter_alive;
+    // Convs in D count every filter alive; a filter without live weights is not live here.
+    auto conv = conv_module(model, analysis.convs[i].name);
+    for (int64_t f = 0; f < F; ++f)
+      if (count_.convs[i].nonzero_weights[f] == 0) live.filter_live[f] = 0;
+    const ConvGates& g = state.convs[i];
+    if (g.stripe && conv->stripe_gate.defined()) live.stripes = nonzero_per_filter(conv->stripe_gate, F);
+    if (g.channel && conv->channel_gate.defined()) live.kernels = nonzero_per_filter(conv->channel_gate, F);
+    if (g.weight) live.weights = nonzero_per_filter(conv->weight, F);
+    for (int64_t f = 0; f < F; ++f) {
+      for (const auto* counts : {&live.stripes, &live.kernels, &live.weights})
+        if (!counts->empty() && (*counts)[f] == 0) live.filter_live[f] = 0;
+      live.live_filters += live.filter_live[f];
+    }
+  }
+}
+
+Tensor GateZeroer::gate_tensor(int conv_index, GateKind kind) const {
+  const ConvLayer& layer = analysis_.convs[conv_index];
+  auto conv = conv_module(model_, layer.name);
+  switch (kind) {
+    case GateKind::Filter: return layer.bn.empty() ? conv->weight : batch_norm_module(model_, layer.bn)->weight;
+    case GateKind::Stripe: return conv->stripe_gate;
+    case GateKind::Channel: return conv->channel_gate;
+    case GateKind::Weight: return conv->weight;
+  }
+  return Tensor();
+}
+
+std::vector<GateCandidate> GateZeroer::candidates() const {
+  std::vector<GateCandidate> result;
+  double sum[4] = {0, 0, 0, 0};
+  int64_t n[4] = {0, 0, 0, 0};
+  for (size_t i = 0; i < analysis_.convs.size(); ++i) {
+    const ConvGates& g = state_.convs[i];
+    for (GateKind kind : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight}) {
+      if (!g.has(kind)) continue;
+      const Tensor t = gate_tensor(int(i), kind);
+      if (!t.defined()) continue;
+      const float* v = f32_data(t, "gate tensor");
+      const int64_t row = per_filter(analysis_.convs[i], kind);
+      for (int64_t j = 0; j < t.numel(); ++j) {
+        if (v[j] == 0.0f || !live_[i].filter_live[j / row]) continue;
+        GateCandidate c;
+        c.conv = int(i);
+        c.kind = kind;
+        c.index = j;
+        c.magnitude = std::abs(double(v[j]));
+        sum[int(kind)] += c.magnitude;
+        ++n[int(kind)];
+        result.push_back(c);
+      }
+    }
+  }
+  for (GateCandidate& c : result) c.score = c.magnitude / (sum[int(c.kind)] / double(n[int(c.kind)]));
+  return result;
+}
+
+std::vector<GateCandidate> GateZeroer::filter_norm_candidates() const {
+  std::vector<GateCandidate> result;
+  for (size_t i = 0; i < analysis_.convs.size(); ++i) {
+    const ConvLayer& layer = analysis_.convs[i];
+    if (layer.in_d) continue;
+    auto conv = conv_module(model_, layer.name);
+    NoGradGuard no_grad;
+    const Tensor eff = conv->effective_weight().detach();
+    const float* w = f32_data(eff, "weight of conv '" + layer.name + "'");
+    const int64_t row = eff.numel() / layer.out_channels;
+    const size_t first = result.size();
+    double sum = 0;
+    for (int64_t f = 0; f < layer.out_channels; ++f) {
+      if (!live_[i].filter_live[f]) continue;
+      double norm = 0;
+      for (int64_t k = f * row; k < (f + 1) * row; ++k) norm += std::abs(double(w[k]));
+      GateCandidate c;
+      c.conv = int(i);
+      c.kind = GateKind::Filter;
+      c.index = f;
+      c.magnitude = norm;
+      sum += norm;
+      result.push_back(c);
+    }
+    const double mean = sum / double(std::max<size_t>(result.size() - first, 1));
+    for (size_t k = first; k < result.size(); ++k) result[k].score = mean > 0 ? result[k].magnitude / mean : 0.0;
+  }
+  return result;
+}
+
+bool GateZeroer::zero(const GateCandidate& c) {
+  PRUNUS_CHECK(c.conv >= 0 && size_t(c.conv) < analysis_.convs.size(), "prune: gate candidate of conv ", c.conv,
+               " out of range");
+  const ConvLayer& layer = analysis_.convs[c.conv];
+  ConvLive& live = live_[c.conv];
+  const int64_t f = c.index / per_filter(layer, c.kind);
+  if (f < 0 || f >= layer.out_channels || !live.filter_live[f]) return false;
+  std::vector<int64_t>* counts = c.kind == GateKind::Stripe    ? &live.stripes
+                                 : c.kind == GateKind::Channel ? &live.kernels
+                                 : c.kind == GateKind::Weight  ? &live.weights
+                                                               : nullptr;
+  const bool kills = c.kind == GateKind::Filter || (counts && !counts->empty() && (*counts)[f] == 1);
+  if (kills && live.live_filters <= 1) return false;
+  const Tensor t = gate_tensor(c.conv, c.kind);
+  float* v = f32_data(t, "gate tensor");
+  if (c.kind == GateKind::Filter && layer.bn.empty()) {
+    // No BN to gate it: the filter's weights go to zero.
+    const int64_t row = t.numel() / layer.out_channels;
+    for (int64_t k = f * row; k < (f + 1) * row; ++k) v[k] = 0.0f;
+  } else {
+    if (v[c.index] == 0.0f) return false;
+    v[c.index] = 0.0f;
+    if (counts && !counts->empty()) --(*counts)[f];
+  }
+  if (kills) {
+    live.filter_live[f] = 0;
+    --live.live_filters;
+  }
+  return true;
+}
+
+}  // namespace prune
+}  // namespace prunus

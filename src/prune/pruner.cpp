@@ -1,0 +1,180 @@
+#include "prunus/prune/pruner.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+#include <utility>
+
+#include "prunus/prune/flops.h"
+#include "prunus/prune/gate_zeroing.h"
+#include "prunus/prune/model_access.h"
+
+namespace prunus {
+namespace prune {
+namespace {
+
+double threshold_of(const PrunerOptions& o, GateKind kind) {
+  switch (kind) {
+    case GateKind::Filter: return o.filter_threshold;
+    case GateKind::Channel: return o.channel_threshold;
+    case GateKind::Stripe: return o.stripe_threshold;
+    case GateKind::Weight: return o.weight_threshold;
+  }
+  return 0;
+}
+
+void sort_weakest_first(std::vector<GateCandidate>& candidates, bool by_score) {
+  std::stable_sort(candidates.begin(), candidates.end(), [by_score](const GateCandidate& a, const GateCandidate& b) {
+    return by_score ? a.score < b.score : a.magnitude < b.magnitude;
+  });
+}
+
+}  // namespace
+
+int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                         const PrunerOptions& thresholds) {
+  GateZeroer zeroer(model, analysis, state);
+  std::vector<GateCandidate> candidates = zeroer.candidates();
+  sort_weakest_first(candidates, /*by_score=*/false);
+  int64_t zeroed = 0;
+  for (const GateCandidate& c : candidates)
+    if (c.magnitude < threshold_of(thresholds, c.kind) && zeroer.zero(c)) ++zeroed;
+  return zeroed;
+}
+
+TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target, double step) {
+  PRUNUS_CHECK(target >= 0 && target < 1, "prune top-up: target FLOPs reduction must be in [0, 1), got ", target);
+  PRUNUS_CHECK(step > 0 && step <= 1, "prune top-up: step must be in (0, 1], got ", step);
+  TopUp result;
+  for (;;) {
+    GateZeroer zeroer(model, analysis, state);
+    result.flops_reduction = zeroer.count().flops_reduction();
+    if (result.flops_reduction >= target) {
+      result.reached = true;
+      break;
+    }
+    std::vector<GateCandidate> candidates = zeroer.candidates();
+    sort_weakest_first(candidates, /*by_score=*/true);
+    const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
+    int64_t zeroed = 0;
+    for (const GateCandidate& c : candidates) {
+      if (zeroed >= quota) break;
+      if (zeroer.zero(c)) ++zeroed;
+    }
+    if (zeroed == 0) break;  // every conv is down to its last live filter
+    result.gates += zeroed;
+    ++result.rounds;
+  }
+  return result;
+}
+
+FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis) {
+  const ModelCount count = count_model(model, analysis);
+  std::vector<std::vector<bool>> remove(analysis.convs.size());
+  for (size_t i = 0; i < analysis.convs.size(); ++i) {
+    const ConvLayer& layer = analysis.convs[i];
+    if (layer.in_d) continue;
+    const std::vector<bool> already = removed_filters(model, layer);
+    const auto& alive = count.convs[i].filter_alive;
+    remove[i].assign(layer.out_channels, false);
+    for (int64_t f = 0; f < layer.out_channels; ++f) remove[i][f] = !already[f] && !alive[f];
+    // The count keeps the strongest filter of a conv whose filters are all
+    // dead alive; checked here too, against a count made elsewhere.
+    if (std::find(remove[i].begin(), remove[i].end(), false) == remove[i].end()) {
+      const int64_t strongest = strongest_filter(model, layer, already);
+      if (strongest >= 0) remove[i][strongest] = false;  // never every filter
+    }
+  }
+  return remove_filters(model, analysis, remove);
+}
+
+FinePrune fine_prune(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                     FilterRemoval* removed) {
+  const FilterRemoval dead = coarse_prune(model, analysis);
+  if (removed) *removed = dead;
+  FinePrune result;
+  for (size_t i = 0; i < analysis.convs.size(); ++i) {
+    const ConvLayer& layer = analysis.convs[i];
+    auto conv = conv_module(model, layer.name);
+    const int64_t F = layer.out_channels, C = layer.in_channels, KK = layer.kernel * layer.kernel;
+    const float* stripe = conv->stripe_gate.defined() ? f32_data(conv->stripe_gate, "stripe gate") : nullptr;
+    const float* channel = conv->channel_gate.defined() ? f32_data(conv->channel_gate, "channel gate") : nullptr;
+    const bool weight_level = state.convs[i].weight;
+    if (!stripe && !channel && !weight_level) continue;
+    conv->enable_mask();
+    float* mask = f32_data(conv->mask, "mask of conv '" + layer.name + "'");
+    const float* w = f32_data(conv->weight, "weight of conv '" + layer.name + "'");
+    const std::vector<bool> removed = removed_filters(model, layer);
+    std::vector<float> row(C * KK);
+    for (int64_t f = 0; f < F; ++f) {
+      if (removed[f]) continue;
+      float* m = mask + f * C * KK;
+      std::copy(m, m + C * KK, row.begin());
+      int64_t stripes = 0, kernels = 0, weights = 0;
+      for (int64_t k = 0; k < KK && stripe; ++k) {
+        if (stripe[f * KK + k] != 0.0f) continue;
+        bool newly = false;
+        for (int64_t c = 0; c < C; ++c) newly |= std::exchange(row[c * KK + k], 0.0f) != 0.0f;
+        stripes += newly;
+      }
+      for (int64_t c = 0; c < C && channel; ++c) {
+        if (channel[f * C + c] != 0.0f) continue;
+        bool newly = false;
+        for (int64_t k = 0; k < KK; ++k) newly |= std::exchange(row[c * KK + k], 0.0f) != 0.0f;
+        kernels += newly;
+      }
+      for (int64_t j = 0; j < C * KK && weight_level; ++j)
+        if (w[f * C * KK + j] == 0.0f && row[j] != 0.0f) {
+          row[j] = 0.0f;
+          ++weights;
+        }
+      // A filter outside D with nothing left is removed by coarse_prune, except
+      // the one it keeps so that the conv is not empty: its row stays as it is
+      // (its zero gates already silence it), so it is not taken for removed.
+      if (!layer.in_d && std::all_of(row.begin(), row.end(), [](float v) { return v == 0.0f; })) continue;
+      std::copy(row.begin(), row.end(), m);
+      result.stripes += stripes;
+      result.kernels += kernels;
+      result.weights += weights;
+    }
+  }
+  return result;
+}
+
+PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                         const PrunerOptions& options) {
+  PRUNUS_CHECK(options.target_flops_reduction >= 0 && options.target_flops_reduction < 1,
+               "prune: target FLOPs reduction must be in [0, 1), got ", options.target_flops_reduction);
+  PruneOutcome out;
+  std::ostringstream log;
+  out.flops_reduction_before = flops_reduction(model, analysis);
+  log << "zero gates after sparse training: FLOPs -" << 100 * out.flops_reduction_before << "%\n";
+  if (options.use_thresholds) {
+    out.gates_thresholded = zero_gates_below(model, analysis, state, options);
+    log << "thresholds (filter " << options.filter_threshold << ", channel " << options.channel_threshold
+        << ", stripe " << options.stripe_threshold << ", weight " << options.weight_threshold << "): "
+        << out.gates_thresholded << " gates zeroed, FLOPs -" << 100 * flops_reduction(model, analysis) << "%\n";
+  }
+  if (options.target_flops_reduction > 0) {
+    out.top_up = top_up(model, analysis, state, options.target_flops_reduction, options.top_up_step);
+    log << "top-up to -" << 100 * options.target_flops_reduction << "%: " << out.top_up.gates << " gates in "
+        << out.top_up.rounds << " rounds, FLOPs -" << 100 * out.top_up.flops_reduction << "%"
+        << (out.top_up.reached ? "" : " (target not reachable: every conv is down to one filter)") << "\n";
+  }
+  FilterRemoval coarse = coarse_prune(model, analysis);
+  FilterRemoval late;
+  out.fine = fine_prune(model, analysis, state, &late);
+  out.filters.filters = coarse.filters + late.filters;
+  out.filters.folded = coarse.folded + late.folded;
+  out.filters.not_foldable = coarse.not_foldable + late.not_foldable;
+  out.flops_reduction_after = flops_reduction(model, analysis);
+  log << "coarse: " << out.filters.filters << " filters removed (" << out.filters.folded
+      << " constants folded into consumers, " << out.filters.not_foldable << " without a BN or bias to fold into)\n";
+  log << "fine: " << out.fine.stripes << " stripes, " << out.fine.kernels << " channels, " << out.fine.weights
+      << " weights masked; FLOPs -" << 100 * out.flops_reduction_after << "%\n";
+  out.log = log.str();
+  return out;
+}
+
+}  // namespace prune
+}  // namespace prunus

@@ -1,0 +1,128 @@
+#include "prunus/prune/regularizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "prunus/prune/model_access.h"
+
+namespace prunus {
+namespace prune {
+
+double group_weight(double magnitude, double layer_mean, double max_weight, double eps) {
+  if (!(layer_mean > 0)) return 1.0;  // every gate of the layer is zero: nothing to weigh
+  return std::min(layer_mean / (std::abs(magnitude) + eps * layer_mean), max_weight);
+}
+
+double controller_factor(double flops_reduction, double goal) {
+  if (!(goal > 0)) return 1.0;
+  return std::clamp(std::pow(2.0, 1.0 - flops_reduction / goal), 0.5, 2.0);
+}
+
+std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
+                                    const PruneState& state, GateKind kind) {
+  const size_t n = analysis.convs.size();
+  PRUNUS_CHECK(state.convs.size() == n && count.convs.size() == n,
+               "prune regularizer: the prune state, the count and the analysis describe different models");
+  std::vector<double> macs_per_group(n, 0.0);
+  double sum = 0;
+  int layers = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (!state.convs[i].has(kind)) continue;
+    const LayerCount& c = count.convs[i];
+    double macs = double(c.macs), groups = 0;
+    switch (kind) {
+      case GateKind::Filter:
+        for (const ChannelUser& u : analysis.convs[i].consumers)
+          macs += double(u.kind == ChannelUser::Kind::Conv ? count.convs[analysis.conv_index(u.module)].macs
+                                                           : count.linears[analysis.linear_index(u.module)].macs);
+        groups = double(c.filters_alive);
+        break;
+      case GateKind::Stripe: groups = double(c.stripes_alive); break;
+      case GateKind::Channel: groups = double(c.kernels_alive); break;
+      case GateKind::Weight: groups = double(c.weights_alive); break;
+    }
+    if (groups <= 0) continue;  // nothing left to push
+    macs_per_group[i] = macs / groups;
+    sum += macs_per_group[i];
+    ++layers;
+  }
+  if (layers == 0 || !(sum > 0)) return std::vector<double>(n, 0.0);
+  const double mean = sum / layers;
+  for (double& a : macs_per_group) a /= mean;
+  return macs_per_group;
+}
+
+AdaptiveL1::AdaptiveL1(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                       RegularizerOptions options)
+    : model_(model), analysis_(analysis), state_(state), options_(options), lambda0_(options.lambda0) {
+  PRUNUS_CHECK(std::isfinite(options.lambda0) && options.lambda0 >= 0, "prune.lambda0 must be finite and >= 0, got ",
+               options.lambda0);
+  PRUNUS_CHECK(options.target_flops_reduction >= 0 && options.target_flops_reduction < 1,
+               "prune.target_flops_reduction must be in [0, 1), got ", options.target_flops_reduction);
+  PRUNUS_CHECK(options.sparse_epochs >= 1, "prune.sparse_epochs must be >= 1, got ", options.sparse_epochs);
+  PRUNUS_CHECK(options.group_weight_max > 0 && options.group_weight_eps > 0,
+               "prune regularizer: the group weight bound and eps must be positive");
+  PRUNUS_CHECK(state.convs.size() == analysis.convs.size(),
+               "prune regularizer: the prune state and the analysis describe different models");
+}
+
+void AdaptiveL1::set_lambda0(double value) {
+  PRUNUS_CHECK(std::isfinite(value) && value >= 0, "prune: lambda0 must be finite and >= 0, got ", value);
+  lambda0_ = value;
+}
+
+std::vector<std::pair<GateTensor, Tensor>> AdaptiveL1::strengths() {
+  std::vector<GateTensor> gates = gate_tensors(model_, state_);
+  std::vector<std::pair<GateTensor, Tensor>> result;
+  if (!options_.adaptive) {
+    for (const GateTensor& g : gates) result.emplace_back(g, Tensor::full(g.tensor.shape(), lambda0_));
+    return result;
+  }
+  const ModelCount count = count_model(model_, analysis_);
+  std::vector<std::vector<double>> a(4);
+  for (GateKind kind : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight})
+    if (state_.granularities.has(kind)) a[int(kind)] = structure_terms(count, analysis_, state_, kind);
+  for (const GateTensor& g : gates) {
+    const float* s = f32_data(g.tensor, std::string(gate_kind_name(g.kind)) + " gate of '" +
+                                            analysis_.convs[g.conv].name + "'");
+    const int64_t n = g.tensor.numel();
+    double mean = 0;
+    for (int64_t i = 0; i < n; ++i) mean += std::abs(double(s[i]));
+    mean /= double(std::max<int64_t>(n, 1));
+    const double layer = a[int(g.kind)].empty() ? 0.0 : a[int(g.kind)][g.conv];
+    Tensor strength = Tensor::empty(g.tensor.shape());
+    float* out = strength.f32();
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = float(lambda0_ * layer *
+                     group_weight(s[i], mean, options_.group_weight_max, options_.group_weight_eps));
+    result.emplace_back(g, strength);
+  }
+  return result;
+}
+
+void AdaptiveL1::apply(optim::SGD& optimizer) {
+  for (auto& [gate, strength] : strengths()) optimizer.set_l1(gate.tensor, strength);
+}
+
+double AdaptiveL1::end_epoch(int epoch, optim::SGD& optimizer) {
+  PRUNUS_CHECK(epoch >= 0, "prune regularizer: epoch must be >= 0, got ", epoch);
+  LambdaTraceEntry entry;
+  entry.epoch = epoch;
+  entry.lambda0 = lambda0_;
+  entry.flops_reduction = flops_reduction(model_, analysis_);
+  if (options_.adaptive && options_.target_flops_reduction > 0) {
+    entry.goal = options_.target_flops_reduction * std::min(1.0, double(epoch + 1) / double(options_.sparse_epochs));
+    lambda0_ *= controller_factor(entry.flops_reduction, entry.goal);
+  }
+  entry.next_lambda0 = lambda0_;
+  trace_.push_back(entry);
+  apply(optimizer);
+  return entry.flops_reduction;
+}
+
+void AdaptiveL1::clear(optim::SGD& optimizer) {
+  for (const GateTensor& g : gate_tensors(model_, state_)) optimizer.clear_l1(g.tensor);
+}
+
+}  // namespace prune
+}  // namespace prunus

@@ -1,0 +1,236 @@
+#include "prunus/prune/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace prunus {
+namespace prune {
+namespace {
+
+std::string fixed(double v, int digits) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
+  return buffer;
+}
+
+std::string number(double v) {  // JSON number, round-trippable
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%.17g", v);
+  return buffer;
+}
+
+std::string percent(int64_t part, int64_t whole) { return whole > 0 ? fixed(100.0 * part / whole, 1) : "0.0"; }
+
+std::string json_string(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buffer[8];
+          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+          out += buffer;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string xml_text(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<') out += "&lt;";
+    else if (c == '>') out += "&gt;";
+    else if (c == '&') out += "&amp;";
+    else if (c == '"') out += "&quot;";
+    else out += c;
+  }
+  return out;
+}
+
+std::string shape_text(const Shape& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? "x" : "") + std::to_string(s[i]);
+  return out;
+}
+
+Shape shape_after(const LayerCount& c) {
+  if (!c.is_conv) return {c.filters, c.inputs_alive};
+  Shape s = c.dense_shape;
+  s[0] = c.filters_alive;
+  s[1] = c.inputs_alive;
+  return s;
+}
+
+std::vector<const LayerCount*> layers_of(const PruneReport& r) {
+  std::vector<const LayerCount*> layers;
+  for (const LayerCount& c : r.count.convs) layers.push_back(&c);
+  for (const LayerCount& c : r.count.linears) layers.push_back(&c);
+  return layers;
+}
+
+std::string json_shape(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+PruneReport make_report(nn::Module& pruned, const GraphAnalysis& analysis, const std::string& model_name,
+                        const std::string& method) {
+  PruneReport r;
+  r.title = "Pruning report: " + model_name;
+  r.model = model_name;
+  r.method = method;
+  r.analysis = analysis;
+  r.count = count_model(pruned, analysis);
+  return r;
+}
+
+std::string report_markdown(const PruneReport& r) {
+  std::ostringstream out;
+  const ModelCount& c = r.count;
+  out << "# " << r.title << "\n\n";
+  out << "- model: " << r.model << "\n- method: " << r.method << "\n";
+  out << "- input: " << shape_str(r.analysis.input_shape) << "\n";
+  out << "- MACs: " << fixed(c.dense_macs / 1e6, 2) << " M -> " << fixed(c.macs / 1e6, 2) << " M (-"
+      << fixed(100 * c.flops_reduction(), 2) << "%)\n";
+  out << "- params: " << fixed(c.dense_params / 1e6, 3) << " M -> " << fixed(c.params / 1e6, 3) << " M (-"
+      << fixed(100 * c.params_reduction(), 2) << "%)\n";
+  out << "- dimension-matching convs (D): " << r.analysis.dimension_matching().size() << " of "
+      << r.analysis.convs.size() << "\n";
+  out << "- counting: MACs = multiply-accumulates of conv and linear layers for one image; params = every "
+         "learnable tensor (BN gamma and beta included), gates excluded\n\n";
+  if (!r.accuracy.empty()) {
+    out << "## Accuracy\n\n| stage | top-1 |\n|---|---|\n";
+    for (const StageAccuracy& a : r.accuracy) out << "| " << a.stage << " | " << fixed(100 * a.top1, 2) << "% |\n";
+    out << "\n";
+  }
+  out << "## Layers\n\n";
+  out << "| layer | D | weight before | weight after | params before | params after | MACs before | MACs after "
+         "| kept | removed by filter | stripe | channel | weight |\n";
+  out << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const LayerCount* l : layers_of(r)) {
+    out << "| " << l->name << " | " << (l->in_d ? "D" : "") << " | " << shape_text(l->dense_shape) << " | "
+        << shape_text(shape_after(*l)) << " | " << l->dense_params << " | " << l->params << " | " << l->dense_macs
+        << " | " << l->macs << " | " << percent(l->macs, l->dense_macs) << "% | "
+        << percent(l->removed_by_filter + l->removed_by_input, l->weights) << "% | "
+        << percent(l->removed_by_stripe, l->weights) << "% | " << percent(l->removed_by_channel, l->weights)
+        << "% | " << percent(l->removed_by_weight, l->weights) << "% |\n";
+  }
+  out << "| **total** | | | | " << c.dense_params << " | " << c.params << " | " << c.dense_macs << " | " << c.macs
+      << " | " << percent(c.macs, c.dense_macs) << "% | | | | |\n\n";
+  out << "Removed by filter includes the input channels that producers' removed filters take away.\n\n";
+  if (!r.lambda_trace.empty()) {
+    out << "## lambda0 trace\n\n| epoch | lambda0 | FLOPs reduction r | goal | next lambda0 |\n|---|---|---|---|---|\n";
+    for (const LambdaTraceEntry& e : r.lambda_trace)
+      out << "| " << e.epoch << " | " << e.lambda0 << " | " << fixed(100 * e.flops_reduction, 2) << "% | "
+          << fixed(100 * e.goal, 2) << "% | " << e.next_lambda0 << " |\n";
+    out << "\n";
+  }
+  if (!r.notes.empty()) {
+    out << "## Notes\n\n";
+    for (const std::string& n : r.notes) out << "    " << n << "\n";
+  }
+  return out.str();
+}
+
+std::string report_json(const PruneReport& r) {
+  std::ostringstream out;
+  const ModelCount& c = r.count;
+  out << "{\n  \"title\": " << json_string(r.title) << ",\n  \"model\": " << json_string(r.model)
+      << ",\n  \"method\": " << json_string(r.method) << ",\n  \"input_shape\": " << json_shape(r.analysis.input_shape)
+      << ",\n  \"counting\": \"MACs of conv and linear layers per image; params of all learnable tensors but gates\""
+      << ",\n  \"totals\": {\"macs_before\": " << c.dense_macs << ", \"macs_after\": " << c.macs
+      << ", \"params_before\": " << c.dense_params << ", \"params_after\": " << c.params
+      << ", \"flops_reduction\": " << number(c.flops_reduction())
+      << ", \"params_reduction\": " << number(c.params_reduction()) << "},\n  \"accuracy\": [";
+  for (size_t i = 0; i < r.accuracy.size(); ++i)
+    out << (i ? ", " : "") << "{\"stage\": " << json_string(r.accuracy[i].stage)
+        << ", \"top1\": " << number(r.accuracy[i].top1) << "}";
+  out << "],\n  \"lambda_trace\": [";
+  for (size_t i = 0; i < r.lambda_trace.size(); ++i) {
+    const LambdaTraceEntry& e = r.lambda_trace[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << e.epoch << ", \"lambda0\": " << number(e.lambda0)
+        << ", \"flops_reduction\": " << number(e.flops_reduction) << ", \"goal\": " << number(e.goal)
+        << ", \"next_lambda0\": " << number(e.next_lambda0) << "}";
+  }
+  out << "],\n  \"layers\": [";
+  const auto layers = layers_of(r);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerCount& l = *layers[i];
+    out << (i ? ",\n    " : "\n    ") << "{\"name\": " << json_string(l.name) << ", \"type\": \""
+        << (l.is_conv ? "conv" : "linear") << "\", \"in_d\": " << (l.in_d ? "true" : "false")
+        << ", \"shape_before\": " << json_shape(l.dense_shape) << ", \"shape_after\": " << json_shape(shape_after(l))
+        << ", \"params_before\": " << l.dense_params << ", \"params_after\": " << l.params
+        << ", \"macs_before\": " << l.dense_macs << ", \"macs_after\": " << l.macs << ", \"weights\": " << l.weights
+        << ", \"removed_by_filter\": " << l.removed_by_filter << ", \"removed_by_input\": " << l.removed_by_input
+        << ", \"removed_by_stripe\": " << l.removed_by_stripe << ", \"removed_by_channel\": " << l.removed_by_channel
+        << ", \"removed_by_weight\": " << l.removed_by_weight << ", \"stripes_alive\": " << l.stripes_alive << "}";
+  }
+  out << "],\n  \"notes\": [";
+  for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << json_string(r.notes[i]);
+  out << "]\n}\n";
+  return out.str();
+}
+
+std::string report_svg(const PruneReport& r) {
+  const auto layers = layers_of(r);
+  const int label_width = 200, bar_width = 520, row = 16, top = 50;
+  const int width = label_width + bar_width + 90;
+  const int height = top + row * int(layers.size()) + 40;
+  int64_t largest = 1;
+  for (const LayerCount* l : layers) largest = std::max(largest, l->dense_macs);
+  std::ostringstream out;
+  out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << width << "\" height=\"" << height
+      << "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+  out << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+  out << "<text x=\"10\" y=\"18\" font-size=\"14\">" << xml_text(r.title) << ": MACs kept per layer (-"
+      << fixed(100 * r.count.flops_reduction(), 2) << "% in total)</text>\n";
+  out << "<rect x=\"10\" y=\"28\" width=\"10\" height=\"10\" fill=\"#dddddd\"/><text x=\"24\" y=\"37\">dense</text>\n";
+  out << "<rect x=\"80\" y=\"28\" width=\"10\" height=\"10\" fill=\"#3b75af\"/><text x=\"94\" y=\"37\">kept</text>\n";
+  out << "<rect x=\"140\" y=\"28\" width=\"10\" height=\"10\" fill=\"#d9822b\"/>"
+         "<text x=\"154\" y=\"37\">kept, dimension-matching (D)</text>\n";
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerCount& l = *layers[i];
+    const int y = top + row * int(i);
+    const double dense = double(bar_width) * l.dense_macs / largest, kept = double(bar_width) * l.macs / largest;
+    out << "<text x=\"" << label_width - 6 << "\" y=\"" << y + 11 << "\" text-anchor=\"end\">" << xml_text(l.name)
+        << "</text>";
+    out << "<rect x=\"" << label_width << "\" y=\"" << y + 2 << "\" width=\"" << fixed(dense, 1)
+        << "\" height=\"" << row - 4 << "\" fill=\"#dddddd\"/>";
+    out << "<rect x=\"" << label_width << "\" y=\"" << y + 2 << "\" width=\"" << fixed(kept, 1) << "\" height=\""
+        << row - 4 << "\" fill=\"" << (l.in_d ? "#d9822b" : "#3b75af") << "\"/>";
+    out << "<text x=\"" << label_width + dense + 4 << "\" y=\"" << y + 11 << "\">"
+        << percent(l.macs, l.dense_macs) << "%</text>\n";
+  }
+  out << "<text x=\"" << label_width << "\" y=\"" << height - 12 << "\">bar length: MACs per image (widest = "
+      << fixed(largest / 1e6, 2) << " M)</text>\n";
+  out << "</svg>\n";
+  return out.str();
+}
+
+void write_report(const PruneReport& report, const std::string& prefix) {
+  const std::pair<std::string, std::string> files[] = {{prefix + ".md", report_markdown(report)},
+                                                       {prefix + ".json", report_json(report)},
+                                                       {prefix + ".svg", report_svg(report)}};
+  for (const auto& [path, text] : files) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    PRUNUS_CHECK(out.good(), "prune report: cannot open '", path, "' for writing (does its directory exist?)");
+    out << text;
+    out.close();
+    PRUNUS_CHECK(out.good(), "prune report: writing '", path, "' failed");
+  }
+}
+
+}  // namespace prune
+}  // namespace prunus

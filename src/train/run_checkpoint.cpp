@@ -1,0 +1,184 @@
+#include "prunus/train/run_checkpoint.h"
+
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "prunus/nn/activation.h"
+#include "prunus/nn/description.h"
+#include "prunus/nn/state.h"
+#include "prunus/prune/stripe_conv2d.h"
+
+namespace prunus {
+namespace train {
+
+namespace {
+
+const char* const kModelPrefix = "model/";
+const char* const kOptimPrefix = "optim/";
+const char* const kRngPrefix = "rng/";
+
+bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
+
+std::vector<uint8_t> rng_bytes(const Rng& rng) {
+  std::vector<uint8_t> bytes(32);
+  for (int w = 0; w < 4; ++w)
+    for (int b = 0; b < 8; ++b) bytes[w * 8 + b] = static_cast<uint8_t>(rng.state[w] >> (8 * b));
+  return bytes;
+}
+
+void set_rng(Rng& rng, const std::vector<uint8_t>& bytes, const std::string& what) {
+  PRUNUS_CHECK(bytes.size() == 32, what, ": an Rng state is 32 bytes, found ", bytes.size());
+  for (int w = 0; w < 4; ++w) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; ++b) v |= uint64_t(bytes[w * 8 + b]) << (8 * b);
+    rng.state[w] = v;
+  }
+}
+
+std::string shape_text(const Shape& shape) {
+  std::string out;
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
+  return out;
+}
+
+}  // namespace
+
+void put_model(io::Checkpoint& checkpoint, nn::Module& model, const std::string& arch, const Shape& input_shape) {
+  checkpoint.put_string("architecture", nn::describe(model));
+  checkpoint.put_string("model.arch", arch);
+  checkpoint.put_string("model.input_shape", shape_text(input_shape));
+  for (const auto& [name, tensor] : nn::state_tensors(model)) checkpoint.put_tensor(kModelPrefix + name, tensor);
+  for (const auto& [name, module] : model.named_modules())
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(module.get()))
+      checkpoint.put_blob(kRngPrefix + name, rng_bytes(dropout->rng));
+}
+
+void load_model_state(nn::Module& model, const io::Checkpoint& checkpoint) {
+  std::map<std::string, Tensor> state;
+  for (const auto& [name, tensor] : checkpoint.tensors)
+    if (starts_with(name, kModelPrefix)) state.emplace(name.substr(std::strlen(kModelPrefix)), tensor);
+  try {
+    nn::load_state_tensors(model, state);
+  } catch (const Error& e) {
+    PRUNUS_FAIL(checkpoint.source, ": ", e.what());
+  }
+  for (const auto& [name, module] : model.named_modules())
+    if (auto* dropout = dynamic_cast<nn::Dropout*>(module.get())) {
+      const std::string key = kRngPrefix + name;
+      if (checkpoint.has_blob(key)) set_rng(dropout->rng, checkpoint.blob(key), checkpoint.source + " " + key);
+    }
+}
+
+std::shared_ptr<nn::Module> load_model(const io::Checkpoint& checkpoint) {
+  prune::register_prune_module_types();
+  std::shared_ptr<nn::Module> model;
+  try {
+    model = nn::build_from_description(checkpoint.string("architecture"));
+  } catch (const Error& e) {
+    PRUNUS_FAIL(checkpoint.source, ": cannot rebuild the model: ", e.what());
+  }
+  load_model_state(*model, checkpoint);
+  return model;
+}
+
+std::string checkpoint_arch(const io::Checkpoint& checkpoint) {
+  return checkpoint.has_string("model.arch") ? checkpoint.string("model.arch") : "";
+}
+
+Shape checkpoint_input_shape(const io::Checkpoint& checkpoint) {
+  const std::string& text = checkpoint.string("model.input_shape");
+  Shape shape;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    PRUNUS_CHECK(!item.empty() && *end == '\0' && v > 0, checkpoint.source, ": bad model.input_shape '", text, "'");
+    shape.push_back(v);
+  }
+  PRUNUS_CHECK(shape.size() == 3, checkpoint.source, ": model.input_shape '", text, "' should be C,H,W");
+  return shape;
+}
+
+void put_optimizer(io::Checkpoint& checkpoint, const optim::SGD& optimizer) {
+  for (const auto& [key, tensor] : optimizer.state()) checkpoint.put_tensor(kOptimPrefix + key, tensor);
+}
+
+void load_optimizer(optim::SGD& optimizer, const io::Checkpoint& checkpoint) {
+  std::vector<std::pair<std::string, Tensor>> entries;
+  for (const auto& [name, tensor] : checkpoint.tensors)
+    if (starts_with(name, kOptimPrefix)) entries.emplace_back(name.substr(std::strlen(kOptimPrefix)), tensor);
+  try {
+    optimizer.load_state(entries);
+  } catch (const Error& e) {
+    PRUNUS_FAIL(checkpoint.source, ": optimizer state: ", e.what());
+  }
+}
+
+void put_run_position(io::Checkpoint& checkpoint, const std::string& kind, const std::string& phase, int epoch) {
+  checkpoint.put_string("prunus.kind", kind);
+  checkpoint.put_string("run.phase", phase);
+  checkpoint.put_string("run.epoch", std::to_string(epoch));
+}
+
+std::string checkpoint_kind(const io::Checkpoint& checkpoint) {
+  return checkpoint.has_string("prunus.kind") ? checkpoint.string("prunus.kind") : "";
+}
+
+std::string checkpoint_phase(const io::Checkpoint& checkpoint) {
+  return checkpoint.has_string("run.phase") ? checkpoint.string("run.phase") : "";
+}
+
+int checkpoint_epoch(const io::Checkpoint& checkpoint) {
+  if (!checkpoint.has_string("run.epoch")) return 0;
+  const std::string& text = checkpoint.string("run.epoch");
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  PRUNUS_CHECK(!text.empty() && *end == '\0' && v >= 0, checkpoint.source, ": bad run.epoch '", text, "'");
+  return static_cast<int>(v);
+}
+
+void put_history(io::Checkpoint& checkpoint, const MetricsHistory& history, bool with_timing) {
+  checkpoint.put_string("metrics.csv", history.to_csv(with_timing));
+}
+
+MetricsHistory checkpoint_history(const io::Checkpoint& checkpoint) {
+  if (!checkpoint.has_string("metrics.csv")) return {};
+  return MetricsHistory::from_csv(checkpoint.string("metrics.csv"), checkpoint.source);
+}
+
+io::Config checkpoint_config(const io::Checkpoint& checkpoint) {
+  io::Config config(io::prunus_schema());
+  config.load_text(checkpoint.string("config"), checkpoint.source + " (stored config)");
+  return config;
+}
+
+std::vector<std::string> config_differences(const io::Config& stored, const io::Config& current,
+                                            const std::set<std::string>& ignored) {
+  std::vector<std::string> out;
+  for (const auto& name : current.schema().all_key_names()) {
+    if (ignored.count(name)) continue;
+    const std::string a = stored.value_text(name), b = current.value_text(name);
+    if (a != b) out.push_back(name + ": '" + a + "' there, '" + b + "' now");
+  }
+  return out;
+}
+
+const std::set<std::string>& keys_free_on_resume() {
+  static const std::set<std::string> keys = {"data.path", "train.threads", "train.device", "out.dir",
+                                             "out.checkpoint_every"};
+  return keys;
+}
+
+void require_same_config(const io::Checkpoint& checkpoint, const io::Config& current) {
+  const auto diff = config_differences(checkpoint_config(checkpoint), current, keys_free_on_resume());
+  if (diff.empty()) return;
+  std::string list;
+  for (const auto& d : diff) list += (list.empty() ? "" : "; ") + d;
+  PRUNUS_FAIL(checkpoint.source, " was written with another config (", list,
+              "); use the same config to resume, or another out.dir to start over");
+}
+
+}  // namespace train
+}  // namespace prunus

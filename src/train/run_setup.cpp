@@ -1,0 +1,71 @@
+#include "prunus/train/run_setup.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "prunus/models/zoo.h"
+#include "prunus/prune/gates.h"
+
+namespace prunus {
+namespace train {
+
+int configure_threads(const io::Config& config) {
+  const int64_t threads = config.get_int("train.threads");
+  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+  return omp_get_max_threads();
+}
+
+void check_device(const io::Config& config) {
+  const std::string device = config.get_string("train.device");
+  PRUNUS_CHECK(device == "cpu", "train.device = ", device,
+               ": the trainer runs on the CPU only for now; set train.device = cpu (or pass --device cpu)");
+}
+
+int model_num_classes(const io::Config& config, const DataSplits& data) {
+  const int64_t configured = config.get_int("model.num_classes");
+  if (configured == 0) return data.num_classes;
+  PRUNUS_CHECK(configured >= data.num_classes, "model.num_classes = ", configured, " but the data has labels up to ",
+               data.num_classes - 1, "; set model.num_classes >= ", data.num_classes, " or 0 (from the data)");
+  return static_cast<int>(configured);
+}
+
+std::shared_ptr<nn::Module> build_model(const io::Config& config, const DataSplits& data) {
+  const Shape shape = data.input_shape();
+  PRUNUS_CHECK(shape[1] == shape[2], "the images are ", shape[1], "x", shape[2], "; the models expect square images");
+  return models::make_model(config.get_string("model.arch"), model_num_classes(config, data),
+                            static_cast<int>(shape[0]), static_cast<int>(shape[1]),
+                            static_cast<uint64_t>(config.get_int("train.seed")));
+}
+
+optim::LrSchedule make_schedule(const io::Config& config, double base_lr, int epochs, bool warmup) {
+  const int warmup_epochs = warmup ? static_cast<int>(config.get_int("train.warmup_epochs")) : 0;
+  const std::string kind = config.get_string("train.schedule");
+  if (kind == "cosine") {
+    PRUNUS_CHECK(epochs > warmup_epochs, "train.warmup_epochs = ", warmup_epochs,
+                 " leaves no epoch for the cosine schedule of a ", epochs, "-epoch phase; use fewer warm-up epochs");
+    return optim::LrSchedule::cosine(base_lr, epochs, warmup_epochs);
+  }
+  std::vector<int> milestones;
+  for (double fraction : config.get_float_list("train.milestones")) {
+    const int epoch = static_cast<int>(std::floor(fraction * epochs));
+    if (epoch >= 1 && (milestones.empty() || epoch > milestones.back())) milestones.push_back(epoch);
+  }
+  return optim::LrSchedule::multistep(base_lr, milestones, config.get_float("train.gamma"), warmup_epochs);
+}
+
+std::unique_ptr<optim::SGD> make_optimizer(nn::Module& model, const io::Config& config, double lr) {
+  auto groups = prune::parameter_groups(model, config.get_float("train.weight_decay"),
+                                        config.get_float("train.momentum"), config.get_bool("train.nesterov"));
+  return std::make_unique<optim::SGD>(std::move(groups), lr);
+}
+
+uint64_t phase_seed(uint64_t seed, const std::string& phase) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a of the phase name, mixed with the seed
+  for (unsigned char c : phase) h = (h ^ c) * 1099511628211ull;
+  return h ^ (seed * 0x9E3779B97F4A7C15ull);
+}
+
+}  // namespace train
+}  // namespace prunus

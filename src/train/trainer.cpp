@@ -1,0 +1,128 @@
+#include "prunus/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "prunus/autograd.h"
+#include "prunus/ops.h"
+#include "prunus/prune/model_access.h"
+
+namespace prunus {
+namespace train {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+}  // namespace
+
+int64_t count_correct(const Tensor& logits, const std::vector<int>& labels) {
+  PRUNUS_CHECK(logits.ndim() == 2 && logits.size(0) == static_cast<int64_t>(labels.size()),
+               "count_correct: logits ", shape_str(logits.shape()), " do not match ", labels.size(), " labels");
+  const Tensor values = logits.dtype() == DType::F32 && logits.device() == Device::CPU ? logits : logits.to(Device::CPU).to(DType::F32);
+  const float* v = values.f32();
+  const int64_t classes = logits.size(1);
+  int64_t correct = 0;
+  for (int64_t row = 0; row < logits.size(0); ++row) {
+    const float* r = v + row * classes;
+    int64_t best = 0;
+    for (int64_t k = 1; k < classes; ++k)
+      if (r[k] > r[best]) best = k;
+    correct += best == labels[row];
+  }
+  return correct;
+}
+
+EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& optimizer,
+                           const optim::LrSchedule& schedule, int epoch, const TrainHooks& hooks,
+                           ProgressReporter* progress, const std::string& label) {
+  const auto start = std::chrono::steady_clock::now();
+  model.train();
+  loader.start_epoch(epoch);
+  const int64_t steps = loader.batches_per_epoch();
+  PRUNUS_CHECK(steps > 0, "train: the training set (", loader.size(), " images) gives no batch of ",
+               loader.batch_size(), " images");
+  if (progress) progress->start(label, steps);
+  EpochStats stats;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  data::Batch batch;
+  while (loader.next(batch)) {
+    const double lr = schedule.lr_at(epoch, static_cast<int>(stats.steps), static_cast<int>(steps));
+    if (stats.steps == 0) stats.lr_first = lr;
+    stats.lr_last = lr;
+    optimizer.set_lr(lr);
+    optimizer.zero_grad();
+    const int64_t batch_size = static_cast<int64_t>(batch.labels.size());
+    double loss_value = 0;
+    {
+      Tensor logits = model(batch.images);
+      Tensor loss = ops::cross_entropy(logits, batch.labels);
+      loss_value = loss.item();
+      PRUNUS_CHECK(std::isfinite(loss_value), "training diverged: the loss is ", loss_value, " at epoch ",
+                   epoch + 1, ", step ", stats.steps + 1, " of ", steps, " (lr ", lr,
+                   "); lower the learning rate or check the data");
+      correct += count_correct(logits, batch.labels);
+      loss.backward();
+    }
+    optimizer.step();
+    loss_sum += loss_value * static_cast<double>(batch_size);
+    stats.images += batch_size;
+    ++stats.steps;
+    if (hooks.after_step) hooks.after_step({epoch, stats.steps - 1, steps, batch_size, loss_value, lr});
+    if (progress) {
+      ProgressSnapshot s;
+      s.steps_done = stats.steps;
+      s.loss = loss_sum / static_cast<double>(stats.images);
+      s.accuracy = static_cast<double>(correct) / static_cast<double>(stats.images);
+      s.images = stats.images;
+      s.seconds = seconds_since(start);
+      s.data_wait_seconds = loader.wait_seconds();
+      progress->update(s);
+    }
+  }
+  if (progress) progress->finish();
+  optimizer.zero_grad();  // frees the last gradients before evaluation
+  stats.loss = loss_sum / static_cast<double>(stats.images);
+  stats.accuracy = static_cast<double>(correct) / static_cast<double>(stats.images);
+  stats.seconds = seconds_since(start);
+  stats.images_per_second = stats.seconds > 0 ? static_cast<double>(stats.images) / stats.seconds : 0.0;
+  stats.data_wait_seconds = loader.wait_seconds();
+  if (hooks.after_epoch) hooks.after_epoch(epoch, stats);
+  return stats;
+}
+
+EvalResult evaluate(nn::Module& model, const data::Dataset& dataset, int batch_size,
+                    const data::Augmentation& normalization) {
+  EvalResult result;
+  if (dataset.size() == 0) {
+    result.loss = result.accuracy = std::numeric_limits<double>::quiet_NaN();
+    return result;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  data::Augmentation aug;
+  aug.mean = normalization.mean;
+  aug.stddev = normalization.stddev;
+  prune::EvalModeScope eval_mode(model);
+  NoGradGuard no_grad;
+  data::Loader loader(dataset, batch_size, /*shuffle=*/false, aug, /*seed=*/0);
+  loader.start_epoch(0);
+  data::Batch batch;
+  double loss_sum = 0;
+  int64_t correct = 0;
+  while (loader.next(batch)) {
+    Tensor logits = model(batch.images);
+    const double loss = ops::cross_entropy(logits, batch.labels).item();
+    loss_sum += loss * static_cast<double>(batch.labels.size());
+    correct += count_correct(logits, batch.labels);
+    result.images += static_cast<int64_t>(batch.labels.size());
+  }
+  result.loss = loss_sum / static_cast<double>(result.images);
+  result.accuracy = static_cast<double>(correct) / static_cast<double>(result.images);
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+}  // namespace train
+}  // namespace prunus

@@ -1,0 +1,96 @@
+#include "prunus/train/training_phase.h"
+
+#include <filesystem>
+
+#include "prunus/train/run_checkpoint.h"
+#include "prunus/train/run_setup.h"
+
+namespace prunus {
+namespace train {
+
+std::string percent(double fraction) {
+  if (std::isnan(fraction)) return "-";
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.2f%%", 100.0 * fraction);
+  return buffer;
+}
+
+std::string run_arch(const RunContext& ctx) { return ctx.config->get_string("model.arch"); }
+
+io::Checkpoint make_run_checkpoint(const RunContext& ctx, nn::Module& model, const optim::SGD& optimizer,
+                                   const std::string& phase, int epochs_done) {
+  io::Checkpoint checkpoint;
+  put_model(checkpoint, model, run_arch(ctx), ctx.data->input_shape());
+  put_optimizer(checkpoint, optimizer);
+  put_run_position(checkpoint, "run", phase, epochs_done);
+  checkpoint.put_string("config", ctx.config->dump());
+  put_history(checkpoint, ctx.history, /*with_timing=*/true);
+  return checkpoint;
+}
+
+PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer, const PhaseSpec& spec,
+                      int start_epoch, const PhaseHooks& hooks) {
+  const io::Config& config = *ctx.config;
+  const DataSplits& data = *ctx.data;
+  PRUNUS_CHECK(start_epoch >= 0 && start_epoch <= spec.epochs, "phase '", spec.name, "': cannot start at epoch ",
+               start_epoch, " of ", spec.epochs);
+  PhaseResult result;
+  result.last_val.loss = result.last_val.accuracy = kNoValue;
+  if (start_epoch == spec.epochs) return result;
+
+  const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
+  // A last batch of one image would make batch norm's variance zero: drop it.
+  const bool drop_last = data.train.size() % batch_size == 1;
+  const uint64_t seed = phase_seed(static_cast<uint64_t>(config.get_int("train.seed")), spec.name);
+  data::Loader loader(data.train, batch_size, /*shuffle=*/true, data.train_augmentation, seed, drop_last);
+  const optim::LrSchedule schedule = make_schedule(config, spec.base_lr, spec.epochs, spec.warmup);
+  if (ctx.log && start_epoch == 0)
+    std::fprintf(ctx.log, "%s: %d epochs, %s, batch %d, %lld images per epoch\n", spec.name.c_str(), spec.epochs,
+                 schedule.describe().c_str(), batch_size, static_cast<long long>(data.train.size()));
+  ctx.history.truncate_phase(spec.name, start_epoch);
+  if (!ctx.out_dir.empty()) std::filesystem::create_directories(ctx.out_dir);
+
+  for (int epoch = start_epoch; epoch < spec.epochs; ++epoch) {
+    const std::string label = spec.name + " " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs);
+    result.last_train =
+        train_one_epoch(model, loader, optimizer, schedule, epoch, hooks.train, ctx.progress, label);
+    if (data.val.size()) result.last_val = evaluate(model, data.val, batch_size, data.normalization);
+    EpochRecord record;
+    record.phase = spec.name;
+    record.epoch = epoch + 1;
+    record.lr = result.last_train.lr_first;
+    record.train_loss = result.last_train.loss;
+    record.train_accuracy = result.last_train.accuracy;
+    record.val_loss = result.last_val.loss;
+    record.val_accuracy = result.last_val.accuracy;
+    record.images_per_second = result.last_train.images_per_second;
+    record.seconds = result.last_train.seconds + result.last_val.seconds;
+    record.data_wait_seconds = result.last_train.data_wait_seconds;
+    if (hooks.end_of_epoch) hooks.end_of_epoch(epoch, record);
+    ctx.history.add(record);
+    ++result.epochs_run;
+    if (ctx.log) {
+      std::fprintf(ctx.log, "%s: lr %.4g, train loss %.4f acc %s, val loss %.4f acc %s, %.0f img/s, %.1fs (data wait %.1fs)",
+                   label.c_str(), record.lr, record.train_loss, percent(record.train_accuracy).c_str(),
+                   record.val_loss, percent(record.val_accuracy).c_str(), record.images_per_second, record.seconds,
+                   record.data_wait_seconds);
+      if (!std::isnan(record.lambda0))
+        std::fprintf(ctx.log, ", lambda0 %.4g, FLOPs -%s", record.lambda0, percent(record.flops_reduction).c_str());
+      std::fprintf(ctx.log, "\n");
+      std::fflush(ctx.log);
+    }
+    if (!ctx.out_dir.empty())
+      io::write_file_atomic((std::filesystem::path(ctx.out_dir) / "log.csv").string(), ctx.history.to_csv());
+    const bool last = epoch + 1 == spec.epochs;
+    const bool due = spec.checkpoint_every > 0 && (epoch + 1) % spec.checkpoint_every == 0;
+    if (!spec.checkpoint_path.empty() && (last || due)) {
+      io::Checkpoint checkpoint = make_run_checkpoint(ctx, model, optimizer, spec.name, epoch + 1);
+      if (hooks.save_extra) hooks.save_extra(checkpoint);
+      io::write_checkpoint(spec.checkpoint_path, checkpoint);
+    }
+  }
+  return result;
+}
+
+}  // namespace train
+}  // namespace prunus

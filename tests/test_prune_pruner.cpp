@@ -1,0 +1,282 @@
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "prunus/optim/sgd.h"
+#include "prunus/prune/baselines.h"
+#include "prunus/prune/flops.h"
+#include "prunus/prune/model_access.h"
+#include "prunus/prune/pruner.h"
+#include "prunus/prune/regularizer.h"
+#include "test_prune_fixtures.h"
+
+using namespace prunus;
+using namespace prune_test;
+
+namespace {
+
+std::vector<double> filter_norms(nn::Module& model, const std::string& conv_name) {
+  auto conv = prune::conv_module(model, conv_name);
+  const auto w = conv->weight.to_vector();
+  const int64_t row = conv->weight.numel() / conv->out_channels;
+  std::vector<double> norms(conv->out_channels, 0.0);
+  for (int f = 0; f < conv->out_channels; ++f)
+    for (int64_t k = f * row; k < (f + 1) * row; ++k) norms[f] += std::abs(w[k]);
+  return norms;
+}
+
+// Random gate values in [0.1, 1) with a few exact zeros.
+void randomize_gates(nn::Module& model, const prune::PruneState& state, uint64_t seed) {
+  Rng rng(seed);
+  NoGradGuard no_grad;
+  for (const auto& g : prune::gate_tensors(model, state)) {
+    Tensor t = g.tensor;
+    auto v = Tensor::uniform(t.shape(), rng, 0.1, 1.0);
+    for (int64_t i = 0; i < v.numel(); ++i)
+      if (rng.uniform() < 0.05) v.f32()[i] = 0.0f;
+    t.copy_(v);
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("prune") {
+  TEST_CASE("pruner: coarse removal folds constants exactly into a 1x1 consumer's BN and a linear's bias") {
+    ChainNet model;
+    randomize_batch_norms(model, 7);
+    const auto a = prune::analyze_model(model, {3, 7, 9});
+    {
+      NoGradGuard no_grad;
+      auto bn1 = prune::batch_norm_module(model, "bn1");
+      for (int f : {1, 4}) {
+        bn1->weight.set({f}, 0.0);
+        bn1->bias.set({f}, 0.4);  // relu(0.4) reaches conv2: a constant to fold
+      }
+      auto conv3 = prune::conv_module(model, "conv3");
+      for (int c = 0; c < 5; ++c)
+        for (int i = 0; i < 3; ++i)
+          for (int j = 0; j < 3; ++j) conv3->weight.set({2, c, i, j}, 0.0);
+      conv3->bias.set({2}, 0.3);  // relu(0.3) reaches the head through the pool
+    }
+    Rng rng(1);
+    const Tensor x = Tensor::randn({3, 3, 7, 9}, rng);
+    const Tensor before = eval_output(model, x);
+    const auto mean_before = prune::batch_norm_module(model, "bn2")->running_mean.to_vector();
+    const auto removal = prune::coarse_prune(model, a);
+    CHECK(removal.filters == 3);
+    CHECK(removal.folded == 2);
+    CHECK(removal.not_foldable == 0);
+    const Tensor after = eval_output(model, x);
+    CHECK(max_relative_difference(before, after) < 1e-5);
+    CHECK(prune::batch_norm_module(model, "bn2")->running_mean.to_vector() != mean_before);
+    CHECK(prune::batch_norm_module(model, "bn1")->bias.at({4}) == 0.0);
+    CHECK(prune::conv_module(model, "conv3")->bias.at({2}) == 0.0);
+    const auto removed = prune::removed_filters(model, a.conv("conv1"));
+    CHECK(removed == std::vector<bool>{false, true, false, false, true, false});
+    // Idempotent: nothing left to remove.
+    CHECK(prune::coarse_prune(model, a).filters == 0);
+    CHECK(max_relative_difference(before, eval_output(model, x)) < 1e-5);
+  }
+
+  TEST_CASE("pruner: never removes every filter of a conv; keeps the strongest") {
+    ChainNet model;
+    const auto a = prune::analyze_model(model, {3, 5, 5});
+    const auto norms = filter_norms(model, "conv1");
+    {
+      NoGradGuard no_grad;
+      prune::batch_norm_module(model, "bn1")->weight.fill_(0.0);
+    }
+    const auto removal = prune::coarse_prune(model, a);
+    CHECK(removal.filters == 5);
+    const auto removed = prune::removed_filters(model, a.conv("conv1"));
+    const int64_t kept = std::find(removed.begin(), removed.end(), false) - removed.begin();
+    CHECK(std::count(removed.begin(), removed.end(), false) == 1);
+    CHECK(norms[kept] == *std::max_element(norms.begin(), norms.end()));
+    std::vector<std::vector<bool>> all(a.convs.size());
+    all[a.conv_index("conv2")].assign(5, true);
+    CHECK_THROWS_AS(prune::remove_filters(model, a, all), Error);
+  }
+
+  TEST_CASE("pruner: a D filter that lost all its stripes stays and outputs its constant BN shift") {
+    TwoPathNet model(3, 8);
+    randomize_batch_norms(model, 3);
+    const auto a = prune::analyze_model(model, {3, 8, 8});
+    const auto state = prune::plan_gates(a, {});
+    prune::enable_gates(model, state);
+    auto conv_b = prune::conv_module(model, "conv_b");
+    {
+      NoGradGuard no_grad;
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) conv_b->stripe_gate.set({1, 0, i, j}, 0.0);
+    }
+    const auto outcome = prune::prune_model(model, a, state, {});
+    CHECK(outcome.fine.stripes == 9);
+    CHECK(conv_b->out_channels == 5);
+    CHECK(prune::removed_filters(model, a.conv("conv_b")) == std::vector<bool>(5, false));  // D: never removed
+    for (int c = 0; c < 6; ++c) CHECK(conv_b->mask.at({1, c, 1, 1}) == 0.0);
+    auto bn_b = prune::batch_norm_module(model, "bn_b");
+    Rng rng(2);
+    const Tensor input = Tensor::randn({2, 6, 5, 7}, rng);
+    NoGradGuard no_grad;
+    model.eval();
+    const Tensor y = (*bn_b)((*conv_b)(input));
+    const double constant = bn_b->bias.at({1}) - bn_b->weight.at({1}) * bn_b->running_mean.at({1}) /
+                                                     std::sqrt(bn_b->running_var.at({1}) + bn_b->eps);
+    CHECK(std::abs(constant) > 1e-3);
+    for (int n = 0; n < 2; ++n)
+      for (int h = 0; h < 5; ++h)
+        for (int w = 0; w < 7; ++w) CHECK(y.at({n, 1, h, w}) == doctest::Approx(constant).epsilon(1e-5));
+  }
+
+  TEST_CASE("pruner: top-up reaches the FLOPs target and pruning keeps the count") {
+    auto model = models::make_model("resnet20", 10, 3, 16, 5);
+    const auto a = prune::analyze_model(*model, {3, 16, 16});
+    const auto state = prune::plan_gates(a, {});
+    prune::enable_gates(*model, state);
+    randomize_gates(*model, state, 11);
+    const double start = prune::flops_reduction(*model, a);
+    CHECK(start < 0.5);
+    prune::PrunerOptions options;
+    options.target_flops_reduction = 0.5;
+    const auto outcome = prune::prune_model(*model, a, state, options);
+    CHECK(outcome.top_up.reached);
+    CHECK(outcome.top_up.rounds > 1);
+    CHECK(outcome.flops_reduction_after >= 0.5);
+    CHECK(outcome.flops_reduction_after < 0.55);
+    CHECK(outcome.flops_reduction_after == doctest::Approx(outcome.top_up.flops_reduction).epsilon(1e-12));
+    CHECK(outcome.filters.filters > 0);
+    CHECK(outcome.fine.stripes > 0);
+    const auto count = prune::count_model(*model, a);
+    for (size_t i = 0; i < a.convs.size(); ++i) {
+      CHECK(count.convs[i].weights_alive > 0);
+      if (a.convs[i].in_d) CHECK(count.convs[i].filters_alive == a.convs[i].out_channels);
+    }
+    CHECK(outcome.log.find("top-up") != std::string::npos);
+  }
+
+  TEST_CASE("pruner: thresholds zero the gates below them, and only those") {
+    ChainNet model;
+    const auto a = prune::analyze_model(model, {3, 5, 5});
+    const auto state = prune::plan_gates(a, {});
+    prune::enable_gates(model, state);
+    auto conv2 = prune::conv_module(model, "conv2");
+    {
+      NoGradGuard no_grad;
+      conv2->stripe_gate.set({0, 0, 0, 0}, 0.005);
+      conv2->stripe_gate.set({1, 0, 0, 0}, -0.009);
+      conv2->stripe_gate.set({2, 0, 0, 0}, 0.02);
+    }
+    prune::PrunerOptions options;
+    options.stripe_threshold = 0.01;
+    CHECK(prune::zero_gates_below(model, a, state, options) == 2);
+    CHECK(conv2->stripe_gate.at({0, 0, 0, 0}) == 0.0);
+    CHECK(conv2->stripe_gate.at({2, 0, 0, 0}) == doctest::Approx(0.02));
+  }
+
+  TEST_CASE("pruner: the proximal step makes exact zeros that stay zero while fine-tuning") {
+    ChainNet model;
+    const auto a = prune::analyze_model(model, {3, 7, 9});
+    const auto state = prune::plan_gates(a, {});
+    prune::enable_gates(model, state);
+    prune::init_filter_gates(model, state, 0.5);
+    {
+      Rng gate_rng(9);  // spread, as if part-way through sparse training
+      NoGradGuard no_grad;
+      for (const auto& g : prune::gate_tensors(model, state)) {
+        Tensor t = g.tensor;
+        t.copy_(Tensor::uniform(t.shape(), gate_rng, 0.05, 0.6));
+      }
+    }
+    optim::SGD sgd(prune::parameter_groups(model, 1e-4), 0.05);
+    prune::RegularizerOptions options;
+    options.lambda0 = 0.1;
+    prune::AdaptiveL1 reg(model, a, state, options);
+    Rng rng(4);
+    const Tensor x = Tensor::randn({3, 3, 7, 9}, rng);
+    const std::vector<int> labels{0, 2, 1};
+    model.train();
+    auto train_steps = [&](int steps) {
+      for (int s = 0; s < steps; ++s) {
+        sgd.zero_grad();
+        ops::cross_entropy(model(x), labels).backward();
+        sgd.step();
+      }
+    };
+    for (int epoch = 0; epoch < 4; ++epoch) {
+      train_steps(8);
+      reg.end_epoch(epoch, sgd);
+    }
+    int64_t zeros = 0;
+    for (const auto& g : prune::gate_tensors(model, state)) zeros += optim::count_zeros(g.tensor);
+    CHECK(zeros > 0);
+    const auto outcome = prune::prune_model(model, a, state, {});
+    CHECK(outcome.filters.filters > 0);
+    CHECK(outcome.fine.stripes > 0);
+    reg.clear(sgd);
+    prune::register_masks(sgd, model, a);
+    // Snapshot what must stay zero.
+    auto zero_positions = [&]() {
+      std::vector<std::pair<std::string, int64_t>> at;
+      for (const auto& [name, t] : model.named_parameters()) {
+        const auto v = t.to_vector();
+        for (size_t i = 0; i < v.size(); ++i)
+          if (v[i] == 0.0f) at.emplace_back(name, int64_t(i));
+      }
+      return at;
+    };
+    const auto before = zero_positions();
+    CHECK(before.size() > size_t(zeros));  // masked weights and removed BN channels too
+    train_steps(5);
+    std::map<std::string, std::vector<float>> values;
+    for (const auto& [name, t] : model.named_parameters()) values[name] = t.to_vector();
+    int64_t revived = 0;
+    for (const auto& [name, i] : before)
+      if (values[name][i] != 0.0f) {
+        ++revived;
+        MESSAGE(name, " ", i);
+      }
+    CHECK(revived == 0);
+    for (const auto& layer : a.convs) {
+      const auto removed = prune::removed_filters(model, layer);
+      CHECK(std::count(removed.begin(), removed.end(), false) >= 1);
+    }
+  }
+
+  TEST_CASE("baselines: L1-norm filter pruning removes the weakest filters to the target, never in D") {
+    TwoPathNet model(3, 8);
+    const auto a = prune::analyze_model(model, {3, 8, 8});
+    const auto norms_a = filter_norms(model, "conv_a");
+    const auto norms_d = filter_norms(model, "conv_d");
+    const auto result = prune::l1_norm_filter_prune(model, a, 0.3);
+    CHECK(result.reached);
+    CHECK(result.flops_reduction >= 0.3);
+    CHECK(prune::flops_reduction(model, a) == doctest::Approx(result.flops_reduction));
+    CHECK(result.filters.filters > 0);
+    for (const auto& [name, norms] : {std::make_pair(std::string("conv_a"), norms_a), std::make_pair(std::string("conv_d"), norms_d)}) {
+      const auto removed = prune::removed_filters(model, a.conv(name));
+      double max_removed = -1, min_kept = 1e30;
+      for (size_t f = 0; f < removed.size(); ++f) {
+        if (removed[f])
+          max_removed = std::max(max_removed, norms[f]);
+        else
+          min_kept = std::min(min_kept, norms[f]);
+      }
+      CHECK(max_removed >= 0);  // something was removed here
+      CHECK(max_removed <= min_kept);
+    }
+    CHECK(prune::removed_filters(model, a.conv("conv_b")) == std::vector<bool>(5, false));
+  }
+
+  TEST_CASE("baselines: method presets") {
+    CHECK(prune::method_preset("full").granularities.str() == "filter,stripe");
+    CHECK(prune::method_preset("full").adaptive);
+    CHECK(!prune::method_preset("full-plain-l1").adaptive);
+    CHECK(prune::method_preset("slimming").granularities.str() == "filter");
+    CHECK(prune::method_preset("swp").granularities.str() == "stripe");
+    CHECK(prune::method_preset("swp").use_thresholds);
+    CHECK(!prune::method_preset("l1-norm").sparse_training);
+    CHECK_THROWS_WITH_AS(prune::method_preset("hrank"), doctest::Contains("slimming"), Error);
+  }
+}
