@@ -36,24 +36,43 @@ LIB_SRC  := $(shell find src -name '*.cpp' -not -path 'src/cli/*' | sort)
 CLI_SRC  := $(shell find src/cli -name '*.cpp' | sort)
 TEST_SRC := $(shell find tests -maxdepth 1 -name '*.cpp' | sort)
 
+# ---- CUDA section (owner: cuda). nvcc builds cuda/*.cu into libprunus.a in
+# place of src/core/no_cuda.cpp; tests/gpu/ becomes prunus_gpu_tests and
+# tests/gpu/bench_*.cu the kernel benchmark prunus_gpu_bench.
+#   CUDA_ARCH=...       nvcc target (default sm_90: H100/H200 machine code + PTX)
+#   CUDNN_INCLUDE=dir   where cudnn.h is, if not in the CUDA or system include dirs
+#   CUDNN_LIBDIR=dir    where libcudnn is, likewise; CUDNN_LIB=-l:libcudnn.so.9 for a
+#                       library without the unversioned libcudnn.so link (pip wheels)
 ifeq ($(CUDA),1)
   ifeq ($(NVCC_BIN),)
     $(error CUDA=1 but nvcc is not on PATH: install the CUDA toolkit or build with CUDA=0)
   endif
   CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC_BIN))
-  NVCCFLAGS := -std=c++17 -O3 -Iinclude -Icuda -MMD -MP -arch=sm_90 \
-               -Xcompiler -fopenmp,-Wall --expt-relaxed-constexpr
+  CUDA_ARCH ?= -arch=sm_90
+  NVCCFLAGS := -std=c++17 -O3 -Iinclude -Icuda -MMD -MP $(CUDA_ARCH) -lineinfo \
+               -Xcompiler -fopenmp,-Wall,-Wextra,-Wno-unused-parameter --expt-relaxed-constexpr
   CU_SRC    := $(shell find cuda -name '*.cu' | sort)
   LIB_SRC   := $(filter-out src/core/no_cuda.cpp,$(LIB_SRC))
   CXXFLAGS  += -DPRUNUS_CUDA -I$(CUDA_HOME)/include
   LDFLAGS   += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64
-  LDLIBS    += -lcudart -lcublas
+  LDLIBS    += -lcublas -lcudart
   ifeq ($(CUDNN),1)
-    NVCCFLAGS += -DPRUNUS_CUDNN
-    CXXFLAGS  += -DPRUNUS_CUDNN
-    LDLIBS    += -lcudnn
+    CUDNN_INCLUDE ?=
+    CUDNN_LIBDIR  ?=
+    CUDNN_LIB     ?= -lcudnn
+    CUDNN_HEADER  := $(firstword $(wildcard $(addsuffix /cudnn.h,$(CUDNN_INCLUDE) $(CUDA_HOME)/include \
+                       /usr/include /usr/local/include /usr/include/x86_64-linux-gnu)))
+    ifeq ($(CUDNN_HEADER),)
+      $(error CUDNN=1 but cudnn.h was not found in $(CUDA_HOME)/include or the system include dirs: install cuDNN, pass CUDNN_INCLUDE=dir, or build without CUDNN=1)
+    endif
+    NVCCFLAGS += -DPRUNUS_CUDNN $(if $(CUDNN_INCLUDE),-I$(CUDNN_INCLUDE))
+    CXXFLAGS  += -DPRUNUS_CUDNN $(if $(CUDNN_INCLUDE),-I$(CUDNN_INCLUDE))
+    comma     := ,
+    LDFLAGS   += $(if $(CUDNN_LIBDIR),-L$(CUDNN_LIBDIR) -Wl$(comma)-rpath$(comma)$(CUDNN_LIBDIR))
+    LDLIBS    := $(CUDNN_LIB) $(LDLIBS)
   endif
-  GPU_TEST_SRC := $(shell find tests/gpu -name '*.cpp' -o -name '*.cu' 2>/dev/null | sort)
+  GPU_BENCH_SRC := $(sort $(wildcard tests/gpu/bench_*.cu tests/gpu/bench_*.cpp))
+  GPU_TEST_SRC  := $(filter-out $(GPU_BENCH_SRC),$(sort $(wildcard tests/gpu/*.cpp tests/gpu/*.cu)))
 else
   CU_SRC :=
   ifeq ($(CUDNN),1)
@@ -65,7 +84,7 @@ LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test bench demo deps clean info gpu-test
+.PHONY: all test bench demo deps clean info gpu-test gpu-bench
 all: info $(BUILD)/libprunus.a $(BUILD)/prunus $(BUILD)/prunus_tests
 
 info:
@@ -96,12 +115,21 @@ test: $(BUILD)/prunus_tests
 	cd $(CURDIR) && ./$(BUILD)/prunus_tests $(TEST_ARGS)
 
 ifeq ($(CUDA),1)
-GPU_TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.cu,$(BUILD)/%.cu.o,$(GPU_TEST_SRC)))
+to_objects = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.cu,$(BUILD)/%.cu.o,$(1)))
+GPU_TEST_OBJ  := $(call to_objects,$(GPU_TEST_SRC))
+GPU_BENCH_OBJ := $(call to_objects,$(GPU_BENCH_SRC))
+# The GPU tests also run the implicit-GEMM tile code on the CPU (cuda/*.cuh).
+$(GPU_TEST_OBJ) $(GPU_BENCH_OBJ): CXXFLAGS += -Icuda
 $(BUILD)/prunus_gpu_tests: $(GPU_TEST_OBJ) $(BUILD)/libprunus.a
 	$(CXX) $(LDFLAGS) -o $@ $(GPU_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+$(BUILD)/prunus_gpu_bench: $(GPU_BENCH_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(GPU_BENCH_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
 gpu-test: $(BUILD)/prunus_gpu_tests
 	./$(BUILD)/prunus_gpu_tests $(TEST_ARGS)
-all: $(if $(GPU_TEST_SRC),$(BUILD)/prunus_gpu_tests)
+gpu-bench: $(BUILD)/prunus_gpu_bench
+	./$(BUILD)/prunus_gpu_bench
+all: $(if $(GPU_TEST_SRC),$(BUILD)/prunus_gpu_tests) $(if $(GPU_BENCH_SRC),$(BUILD)/prunus_gpu_bench)
+-include $(GPU_TEST_OBJ:.o=.d) $(GPU_BENCH_OBJ:.o=.d)
 endif
 
 # The benchmark driver: experiments/bench/*.cpp against libprunus.a.

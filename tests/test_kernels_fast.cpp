@@ -190,6 +190,14 @@ TEST_SUITE("kernels") {
         {2, 8, 40, 36, 6, 3, 3, 1, 1},    // images cut into several chunks
         {40, 6, 5, 6, 7, 3, 3, 1, 1},     // many small images grouped per chunk
         {2, 33, 9, 7, 30, 3, 3, 1, 1},    // K = 297 spans depth blocks, F spans tiles
+        {1, 5, 3, 3, 30, 3, 3, 1, 1},     // one tiny image: threads split the filters
+        {2, 9, 5, 5, 4, 1, 1, 1, 1},      // 1x1 with padding: no transposed-conv backward
+        {2, 10, 6, 5, 3, 3, 1, 1, 1},     // rectangular kernel, many channels
+        // Output rows a multiple of 16 wide: the GEMM reads the padded input in place.
+        {2, 5, 16, 16, 6, 3, 3, 1, 1},    // 16 wide
+        {2, 4, 5, 48, 5, 3, 3, 1, 1},     // 48 wide, a half-empty last panel per image
+        {3, 2, 18, 18, 4, 3, 3, 1, 0},    // unpadded, 16 wide out
+        {2, 9, 16, 32, 17, 3, 3, 1, 1},   // also the transposed-conv backward-data in place
     };
     for (const ConvCase& c : cases) check_fast_conv(c, rng);
   }

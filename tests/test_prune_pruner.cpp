@@ -156,6 +156,17 @@ TEST_SUITE("prune") {
     CHECK(outcome.log.find("top-up") != std::string::npos);
   }
 
+  TEST_CASE("pruner: top-up on untrained (all equal) gates spreads over the layers") {
+    auto model = models::make_model("resnet20", 10, 3, 16, 5);
+    const auto a = prune::analyze_model(*model, {3, 16, 16});
+    const auto state = prune::plan_gates(a, {});
+    prune::enable_gates(*model, state);
+    const auto result = prune::top_up(*model, a, state, 0.3);
+    CHECK(result.reached);
+    const auto count = prune::count_model(*model, a);
+    for (const auto& layer : count.convs) CHECK(double(layer.macs) / double(layer.dense_macs) > 0.4);
+  }
+
   TEST_CASE("pruner: thresholds zero the gates below them, and only those") {
     ChainNet model;
     const auto a = prune::analyze_model(model, {3, 5, 5});

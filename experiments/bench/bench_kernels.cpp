@@ -120,11 +120,18 @@ int main(int argc, char** argv) {
     else if (arg == "--filter") o.filter = value();
     else if (arg == "--pass") o.pass = value();
     else {
-      std::fprintf(stderr, "usage: prunus_bench [--threads N] [--reps R] [--model-reps R] [--quick] [--csv FILE] "
-                           "[--only sgemm|conv|models] "
-                           "[--list-shapes] [--cpu-time] [--filter TEXT] [--pass P]\n");
-      return arg == "--help" || arg == "-h" ? 0 : 2;
+      const bool help = arg == "--help" || arg == "-h";
+      if (!help) std::fprintf(stderr, "prunus_bench: unknown option %s\n", arg.c_str());
+      std::fprintf(help ? stdout : stderr,
+                   "usage: prunus_bench [--threads N] [--reps R] [--model-reps R] [--quick] [--csv FILE]\n"
+                   "                    [--only sgemm|conv|models] [--filter TEXT] [--pass P] [--cpu-time]\n"
+                   "       prunus_bench --list-shapes [--quick]\n");
+      return help ? 0 : 2;
     }
+  }
+  if (!o.only.empty() && o.only != "sgemm" && o.only != "conv" && o.only != "models") {
+    std::fprintf(stderr, "prunus_bench: --only takes sgemm, conv or models, got %s\n", o.only.c_str());
+    return 2;
   }
   if (o.list_shapes) {
     list_shapes(o.quick);

@@ -29,7 +29,7 @@ static const train::CommandSpec& eval_spec() {
 }
 
 static void print_result(const char* split, const std::string& files, const train::EvalResult& r) {
-  std::printf("%-5s loss %.4f  accuracy %s  (%lld images: %s, %.1fs)\n", split, r.loss,
+  std::printf("%-12s loss %.4f  accuracy %s  (%lld images: %s, %.1fs)\n", split, r.loss,
               train::percent(r.accuracy).c_str(), static_cast<long long>(r.images), files.c_str(), r.seconds);
 }
 
@@ -46,21 +46,18 @@ int cmd_eval(const Args& words) {
   for (const auto& assignment : args.all("set")) config.apply_override(assignment);
   const int threads = train::configure_threads(config);
   auto model = train::load_model(checkpoint);
-  std::printf("%s: %s (%s), %lld parameters, phase '%s' after %d epochs; %d threads\n",
-              checkpoint.source.c_str(), train::checkpoint_arch(checkpoint).c_str(),
-              train::checkpoint_kind(checkpoint).c_str(), static_cast<long long>(models::count_parameters(*model)),
-              train::checkpoint_phase(checkpoint).c_str(), train::checkpoint_epoch(checkpoint), threads);
+  std::printf("%s: %s, %s, %lld parameters; %d threads\n", checkpoint.source.c_str(),
+              train::checkpoint_arch(checkpoint).c_str(), train::describe_checkpoint(checkpoint).c_str(),
+              static_cast<long long>(models::count_parameters(*model)), threads);
   const train::DataSplits data = train::load_data_splits(config, {/*train=*/false, true, true});
   for (const auto& note : data.notes) std::printf("note: %s\n", note.c_str());
   const Shape expected = train::checkpoint_input_shape(checkpoint);
   PRUNUS_CHECK(data.input_shape() == expected, "the data's images are ", shape_str(data.input_shape()),
                " but the model in ", checkpoint.source, " takes ", shape_str(expected));
   const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
-  if (data.val.size()) {
-    const train::EvalResult val = train::evaluate(*model, data.val, batch_size, data.normalization);
-    print_result(data.val_is_test ? "val" : "val", data.val_source, val);
-    if (data.val_is_test) print_result("test", data.test_source + " (the same images)", val);
-  }
+  if (data.val.size())
+    print_result(data.val_is_test ? "test (= val)" : "val",
+                 data.val_source, train::evaluate(*model, data.val, batch_size, data.normalization));
   if (data.test.size() && !data.val_is_test)
     print_result("test", data.test_source, train::evaluate(*model, data.test, batch_size, data.normalization));
   return 0;

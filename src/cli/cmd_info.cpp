@@ -84,10 +84,8 @@ int cmd_info(const Args& words) {
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   auto model = train::load_model(checkpoint);
   const Shape input = train::checkpoint_input_shape(checkpoint);
-  std::printf("%s: %s, kind '%s', phase '%s' after %d epochs, input %s\n", checkpoint.source.c_str(),
-              train::checkpoint_arch(checkpoint).c_str(), train::checkpoint_kind(checkpoint).c_str(),
-              train::checkpoint_phase(checkpoint).c_str(), train::checkpoint_epoch(checkpoint),
-              shape_str(input).c_str());
+  std::printf("%s: %s, %s, input %s\n", checkpoint.source.c_str(), train::checkpoint_arch(checkpoint).c_str(),
+              train::describe_checkpoint(checkpoint).c_str(), shape_str(input).c_str());
   const auto history = train::checkpoint_history(checkpoint);
   if (!history.records().empty()) {
     const auto& last = history.records().back();

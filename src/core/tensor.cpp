@@ -2,7 +2,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "prunus/autograd.h"
 #include "prunus/device_memory.h"
@@ -28,22 +30,80 @@ size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : 8; }
 const char* dtype_name(DType dtype) { return dtype == DType::F32 ? "float32" : "float64"; }
 const char* device_name(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
 
+// Host memory cache. Training allocates the same activation sizes every step;
+// returning freed blocks to the C library makes each large allocation a fresh
+// mmap whose page faults cost more than the op that fills it. Freed blocks are
+// kept by exact size and reused (up to kHostCacheLimit bytes in the cache).
+// Sanitizer builds bypass the cache so that use-after-free is still caught.
+namespace {
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUseHostCache = false;
+#else
+constexpr bool kUseHostCache = true;
+#endif
+constexpr size_t kHostCacheLimit = size_t(2) << 30;
+
+struct HostCache {
+  std::mutex mutex;
+  std::unordered_map<size_t, std::vector<void*>> free_blocks;
+  size_t cached_bytes = 0;
+  ~HostCache() {
+    for (auto& [size, blocks] : free_blocks)
+      for (void* p : blocks) std::free(p);
+  }
+};
+HostCache& host_cache() {
+  static HostCache cache;
+  return cache;
+}
+
+void* host_alloc(size_t rounded) {
+  if (kUseHostCache) {
+    HostCache& cache = host_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto it = cache.free_blocks.find(rounded);
+    if (it != cache.free_blocks.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      cache.cached_bytes -= rounded;
+      return p;
+    }
+  }
+  return std::aligned_alloc(64, rounded);
+}
+
+void host_free(void* p, size_t rounded) {
+  if (kUseHostCache) {
+    HostCache& cache = host_cache();
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    if (cache.cached_bytes + rounded <= kHostCacheLimit) {
+      cache.free_blocks[rounded].push_back(p);
+      cache.cached_bytes += rounded;
+      return;
+    }
+  }
+  std::free(p);
+}
+
+size_t rounded_host_bytes(size_t bytes) { return bytes ? ((bytes + 63) / 64) * 64 : 64; }
+}  // namespace
+
 Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
   if (device == Device::CUDA) {
     data = device_alloc(bytes);
     return;
   }
-  const size_t rounded = ((bytes + 63) / 64) * 64;
-  data = std::aligned_alloc(64, rounded ? rounded : 64);
+  const size_t rounded = rounded_host_bytes(bytes);
+  data = host_alloc(rounded);
   PRUNUS_CHECK(data != nullptr, "out of memory allocating ", bytes, " bytes");
-  std::memset(data, 0, rounded ? rounded : 64);
+  std::memset(data, 0, rounded);
 }
 
 Storage::~Storage() {
   if (device == Device::CUDA)
     device_free(data, bytes);
   else
-    std::free(data);
+    host_free(data, rounded_host_bytes(bytes));
 }
 
 TensorImpl& Tensor::checked() const {

@@ -1,9 +1,14 @@
-// Fast float32 convolutions: im2col written straight into the GEMM's packed
-// panel layout, multiplied by a weight packed once per call (forward and
-// backward-data), and row dot products for the weight gradient. Work is cut
-// into pixel chunks (conv_chunks.h) spread over the OpenMP threads; every
-// output element is computed by one thread with a fixed order of operations,
-// so results do not depend on the thread count.
+// Fast float32 convolutions on the sgemm microkernel (gemm_packed.h):
+//   forward: the weight packed once per call times the im2col matrix, read in
+//     place from the padded input for stride 1, packed into panels otherwise;
+//   backward-data: for stride 1 a forward convolution of dy with the flipped
+//     kernel, otherwise a GEMM into columns plus col2im;
+//   backward-weight: dy times the transposed im2col matrix, gathered from
+//     channels-last images.
+// Work is cut into pixel chunks (conv_chunks.h) handed to the OpenMP threads
+// dynamically (a busy machine then stalls less); every output element is
+// computed by one thread with a fixed order of operations, whichever thread it
+// is, so results do not depend on the thread count or on the schedule.
 #include <omp.h>
 
 #include <algorithm>
@@ -20,6 +25,34 @@ namespace prunus {
 namespace kernels {
 namespace {
 
+// The chunk's im2col columns as implicit half panels (gemm_packed.h): each 16
+// columns must be at most two contiguous runs of the padded input, else the
+// chunk is packed instead (returns false).
+bool plan_implicit_halves(const Im2colGeometry& g, const PixelChunk& chunk, std::vector<gemm::ImplicitHalf>& halves,
+                          bool& two_runs) {
+  thread_local std::vector<int64_t> offsets;
+  pixel_source_offsets(g, chunk.pixel_begin, chunk.pixel_count, false, offsets);
+  const int columns = chunk.pixel_count, panels = gemm::panel_count(columns);
+  halves.assign(size_t(2 * panels), gemm::ImplicitHalf{});
+  two_runs = false;
+  for (int h = 0; h < 2 * panels; ++h) {
+    const int c0 = 16 * h, count = std::min(16, columns - c0);
+    if (count <= 0) continue;
+    gemm::ImplicitHalf& half = halves[size_t(h)];
+    const int64_t* o = offsets.data() + c0;
+    half.first = o[0];
+    int lane = 1;
+    while (lane < count && o[lane] == o[0] + lane) ++lane;
+    half.split = lane == count ? 16 : lane;
+    if (lane == count) continue;
+    half.second = o[lane];
+    for (int l = lane; l < count; ++l)
+      if (o[l] != half.second + (l - lane)) return false;
+    two_runs = true;
+  }
+  return true;
+}
+
 // y = conv(x) + bias with the weight already packed as GEMM A tiles (F rows, depth K).
 void forward_with_packed_weight(const Conv2dShape& s, const float* x, const float* a_tiles, const float* bias,
                                 float* y) {
@@ -35,18 +68,20 @@ void forward_with_packed_weight(const Conv2dShape& s, const float* x, const floa
   // Few chunks (deep layers on tiny images): threads also split the filters.
   const int row_groups = int(chunks.size()) < threads ? std::min(threads, tiles) : 1;
   const int64_t items = int64_t(chunks.size()) * row_groups;
+  // Stride 1: the GEMM can read the padded input in place, no im2col copy.
+  const bool implicit = gemm::kImplicitPanels && s.stride == 1;
 #pragma omp parallel num_threads(threads) if (threads > 1 && items > 1)
   {
     PaddedInput input(g, x);
-#pragma omp for schedule(static)
+    std::vector<gemm::ImplicitHalf> halves;
+    bool two_runs = false;
+#pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const PixelChunk& chunk = chunks[item / row_groups];
       const int group = int(item % row_groups);
       const int t0 = tiles * group / row_groups, t1 = tiles * (group + 1) / row_groups;
       const int f0 = gemm::tile_row_start(F, t0), f1 = gemm::tile_row_start(F, t1);
       const int columns = chunk.pixel_count;
-      float* panels = thread_workspace(WorkspaceSlot::ConvColumns, size_t(gemm::padded_columns(columns)) * K);
-      im2col_pack_panels(g, input.images(chunk), rows.data(), K, chunk.pixel_begin, columns, panels);
       float* out;
       int64_t ldc;
       if (chunk.single_image()) {
@@ -56,7 +91,26 @@ void forward_with_packed_weight(const Conv2dShape& s, const float* x, const floa
         out = thread_workspace(WorkspaceSlot::ConvOutput, size_t(F) * columns);
         ldc = columns;
       }
-      gemm::multiply_fully_packed(F, t0, t1, columns, K, a_tiles, panels, 1.0f, 0.0f, out, ldc);
+      if (implicit && plan_implicit_halves(g, chunk, halves, two_runs)) {
+        gemm::ImplicitProduct p;
+        p.M = F;
+        p.tile_begin = t0;
+        p.tile_end = t1;
+        p.N = columns;
+        p.K = K;
+        p.a_tiles = a_tiles;
+        p.base = input.images(chunk);
+        p.row_offsets = rows.data();
+        p.halves = halves.data();
+        p.two_runs = two_runs;
+        p.C = out;
+        p.ldc = ldc;
+        gemm::multiply_implicit(p);
+      } else {
+        float* panels = thread_workspace(WorkspaceSlot::ConvColumns, size_t(gemm::padded_columns(columns)) * K);
+        im2col_pack_panels(g, input.images(chunk), rows.data(), K, chunk.pixel_begin, columns, panels);
+        gemm::multiply_fully_packed(F, t0, t1, columns, K, a_tiles, panels, 1.0f, 0.0f, out, ldc);
+      }
       for (int f = f0; f < f1; ++f) {
         const float b = bias ? bias[f] : 0.0f;
         for (int n = 0; n < chunk.image_end - chunk.image_begin; ++n) {
@@ -133,7 +187,7 @@ void conv2d_backward_data(const Conv2dShape& s, const float* dy, const float* w,
     if (c == 0 || chunks[c].image_begin != chunks[c - 1].image_begin) owner_begin.push_back(c);
   owner_begin.push_back(chunks.size());
   const int64_t owners = int64_t(owner_begin.size()) - 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && owners > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && owners > 1)
   for (int64_t owner = 0; owner < owners; ++owner) {
     const PixelChunk& head = chunks[owner_begin[owner]];
     const int images = head.image_end - head.image_begin;

@@ -20,9 +20,10 @@ struct PixelChunk {
   bool single_image() const { return image_end - image_begin == 1; }
 };
 
-// Chunks of about target_columns columns. With whole_images, a chunk that cuts
-// an image into pieces is followed by the image's other pieces in the same
-// chunk list, in order, and pieces never mix images.
+// Chunks of about target_columns columns (multiples of align, except an
+// image's last piece): images smaller than that are grouped whole, larger
+// ones are cut into pieces, listed in order; a piece never mixes images. The
+// plan depends only on the arguments, never on the thread count.
 inline std::vector<PixelChunk> plan_pixel_chunks(int batch, int64_t per_image, int64_t target_columns,
                                                  int align = gemm::kPanelWidth) {
   std::vector<PixelChunk> chunks;

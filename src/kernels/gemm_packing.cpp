@@ -153,6 +153,28 @@ void multiply_fully_packed(int M, int tile_begin, int tile_end, int N, int K, co
   }
 }
 
+void multiply_implicit(const ImplicitProduct& p) {
+  const int k_blocks = depth_block_count(p.K);
+  for (int kb = 0; kb < k_blocks; ++kb) {
+    const int k0 = depth_block_begin(p.K, kb), k1 = depth_block_begin(p.K, kb + 1);
+    int t0 = p.tile_begin;
+    while (t0 < p.tile_end) {
+      int t1 = t0 + 1;
+      while (t1 < p.tile_end && tile_row_start(p.M, t1 + 1) - tile_row_start(p.M, t0) <= kRowBlock) ++t1;
+      for (int q = 0; q < panel_count(p.N); ++q) {
+        const int cols = std::min(kPanelWidth, p.N - q * kPanelWidth);
+        for (int t = t0; t < t1; ++t) {
+          const int rows = tile_rows(p.M, t), row0 = tile_row_start(p.M, t);
+          microkernel_implicit(rows, k1 - k0, p.a_tiles + int64_t(row0) * p.K + int64_t(k0) * rows, p.base,
+                               p.row_offsets + k0, p.halves + 2 * q, p.two_runs,
+                               p.C + row0 * p.ldc + int64_t(q) * kPanelWidth, p.ldc, cols, p.alpha, p.beta, kb == 0);
+        }
+      }
+      t0 = t1;
+    }
+  }
+}
+
 }  // namespace gemm
 }  // namespace kernels
 }  // namespace prunus

@@ -1,7 +1,7 @@
 // sgemm: BLIS-style blocked matrix multiply. The N columns are cut into
 // blocks of kColumnBlock, K into depth blocks, M into row blocks; each block of
 // B and A is packed (gemm_packed.h) and multiplied with the register-tiled
-// microkernel. Threads get disjoint rectangles of C and never share a sum, so
+// microkernel. Threads get disjoint slabs of C and never share a sum, so
 // every element of C is computed by the same operations in the same order
 // whatever the thread count: results are bit-identical across thread counts.
 #include <algorithm>
@@ -109,15 +109,19 @@ void sgemm(bool transpose_a, bool transpose_b, int M, int N, int K, float alpha,
     multiply_rectangle(g, 0, tiles, 0, N);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), count = omp_get_num_threads();
-    if (split_columns) {
-      const int q0 = int(int64_t(panels) * t / count), q1 = int(int64_t(panels) * (t + 1) / count);
-      multiply_rectangle(g, 0, tiles, q0 * gemm::kPanelWidth, std::min(N, q1 * gemm::kPanelWidth));
-    } else {
-      multiply_rectangle(g, int(int64_t(tiles) * t / count), int(int64_t(tiles) * (t + 1) / count), 0, N);
-    }
+  // Slabs of C handed out dynamically, so that a thread the machine delays
+  // does not hold up the others. Each slab packs the other operand again, so
+  // a slab spans at least 512 rows or columns (packing under ~2% of the work).
+  const int units = split_columns ? panels : tiles;
+  const int extent = split_columns ? N : M;
+  const int slabs = std::min(units, std::max(threads, std::min(4 * threads, extent / 512)));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int slab = 0; slab < slabs; ++slab) {
+    const int u0 = int(int64_t(units) * slab / slabs), u1 = int(int64_t(units) * (slab + 1) / slabs);
+    if (split_columns)
+      multiply_rectangle(g, 0, tiles, u0 * gemm::kPanelWidth, std::min(N, u1 * gemm::kPanelWidth));
+    else
+      multiply_rectangle(g, u0, u1, 0, N);
   }
 }
 

@@ -178,7 +178,7 @@ void stripe_conv2d_forward(const StripeConvLayout& layout, int batch, int height
 #pragma omp parallel num_threads(threads) if (threads > 1 && items > 1)
   {
     PaddedInput input(g, x);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
     for (int64_t item = 0; item < items; ++item) {
       const PixelChunk& chunk = chunks[size_t(item)];
       const int columns = chunk.pixel_count;
@@ -235,7 +235,7 @@ void stripe_conv2d_backward_data(const StripeConvLayout& layout, int batch, int 
     if (c == 0 || chunks[c].image_begin != chunks[c - 1].image_begin) owner_begin.push_back(c);
   owner_begin.push_back(chunks.size());
   const int64_t owners = int64_t(owner_begin.size()) - 1;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && owners > 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1 && owners > 1)
   for (int64_t owner = 0; owner < owners; ++owner) {
     const PixelChunk& head = chunks[owner_begin[size_t(owner)]];
     const int images = head.image_end - head.image_begin;

@@ -71,8 +71,7 @@ L1NormPruning l1_norm_filter_prune(nn::Module& model, const GraphAnalysis& analy
       break;
     }
     std::vector<GateCandidate> candidates = zeroer.filter_norm_candidates();
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [](const GateCandidate& a, const GateCandidate& b) { return a.score < b.score; });
+    sort_weakest_first(candidates, /*by_score=*/true);
     const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
     int64_t zeroed = 0;
     for (const GateCandidate& c : candidates) {

@@ -1,5 +1,6 @@
 #include "prunus/prune/gate_zeroing.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "prunus/autograd.h"
@@ -30,6 +31,13 @@ std::vector<int64_t> nonzero_per_filter(const Tensor& t, int64_t filters) {
 }
 
 }  // namespace
+
+void sort_weakest_first(std::vector<GateCandidate>& candidates, bool by_score) {
+  std::stable_sort(candidates.begin(), candidates.end(), [by_score](const GateCandidate& a, const GateCandidate& b) {
+    const double ka = by_score ? a.score : a.magnitude, kb = by_score ? b.score : b.magnitude;
+    return ka < kb || (ka == kb && a.tie_break < b.tie_break);
+  });
+}
 
 GateZeroer::GateZeroer(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state)
     : model_(model), analysis_(analysis), state_(state), count_(count_model(model, analysis)) {
@@ -87,6 +95,7 @@ std::vector<GateCandidate> GateZeroer::candidates() const {
         c.kind = kind;
         c.index = j;
         c.magnitude = std::abs(double(v[j]));
+        c.tie_break = double(j) / double(t.numel());
         sum[int(kind)] += c.magnitude;
         ++n[int(kind)];
         result.push_back(c);
@@ -118,6 +127,7 @@ std::vector<GateCandidate> GateZeroer::filter_norm_candidates() const {
       c.kind = GateKind::Filter;
       c.index = f;
       c.magnitude = norm;
+      c.tie_break = double(f) / double(layer.out_channels);
       sum += norm;
       result.push_back(c);
     }

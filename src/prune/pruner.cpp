@@ -23,11 +23,6 @@ double threshold_of(const PrunerOptions& o, GateKind kind) {
   return 0;
 }
 
-void sort_weakest_first(std::vector<GateCandidate>& candidates, bool by_score) {
-  std::stable_sort(candidates.begin(), candidates.end(), [by_score](const GateCandidate& a, const GateCandidate& b) {
-    return by_score ? a.score < b.score : a.magnitude < b.magnitude;
-  });
-}
 
 }  // namespace
 

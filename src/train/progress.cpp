@@ -32,16 +32,21 @@ void ProgressReporter::start(const std::string& label, int64_t total_steps) {
   last_output_ = std::chrono::steady_clock::now();
 }
 
-std::string ProgressReporter::format(const std::string& label, int64_t total_steps, const ProgressSnapshot& s) {
+// "120/312 loss 1.2345 acc 55.1% 812 img/s ETA 0:23 wait 0.1s"
+static std::string stats_text(int64_t total_steps, const ProgressSnapshot& s) {
   const double rate = s.seconds > 0 ? s.images / s.seconds : 0.0;
   const double per_step = s.steps_done > 0 ? s.seconds / s.steps_done : 0.0;
   const double eta = per_step * static_cast<double>(std::max<int64_t>(total_steps - s.steps_done, 0));
   char buffer[256];
-  std::snprintf(buffer, sizeof buffer, "%s %lld/%lld loss %.4f acc %.1f%% %.0f img/s ETA %s wait %.1fs",
-                label.c_str(), static_cast<long long>(s.steps_done), static_cast<long long>(total_steps), s.loss,
+  std::snprintf(buffer, sizeof buffer, "%lld/%lld loss %.4f acc %.1f%% %.0f img/s ETA %s wait %.1fs",
+                static_cast<long long>(s.steps_done), static_cast<long long>(total_steps), s.loss,
                 100.0 * s.accuracy, rate, s.steps_done > 0 ? format_duration(eta).c_str() : "?",
                 s.data_wait_seconds);
   return buffer;
+}
+
+std::string ProgressReporter::format(const std::string& label, int64_t total_steps, const ProgressSnapshot& s) {
+  return label + " " + stats_text(total_steps, s);
 }
 
 void ProgressReporter::update(const ProgressSnapshot& s) {
@@ -61,9 +66,7 @@ void ProgressReporter::update(const ProgressSnapshot& s) {
     std::string bar(kWidth, ' ');
     for (int i = 0; i < filled; ++i) bar[i] = '=';
     if (filled < kWidth) bar[filled] = '>';
-    std::string text = format(label_, total_steps_, s);
-    const auto space = text.find(' ');
-    text.insert(space == std::string::npos ? text.size() : space, " [" + bar + "]");
+    const std::string text = label_ + " [" + bar + "] " + stats_text(total_steps_, s);
     std::fprintf(options_.stream, "\r\033[K%s", text.c_str());
     drawn_ = true;
   }

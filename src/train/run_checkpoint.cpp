@@ -139,6 +139,16 @@ int checkpoint_epoch(const io::Checkpoint& checkpoint) {
   return static_cast<int>(v);
 }
 
+std::string describe_checkpoint(const io::Checkpoint& checkpoint) {
+  const std::string kind = checkpoint_kind(checkpoint), phase = checkpoint_phase(checkpoint);
+  const int epoch = checkpoint_epoch(checkpoint);
+  if (kind == "run") return "training state of phase '" + phase + "' after epoch " + std::to_string(epoch);
+  if (kind == "stage") return "pipeline stage '" + phase + "'";
+  if (kind == "model")
+    return "model from phase '" + phase + "'" + (epoch > 0 ? " (" + std::to_string(epoch) + " epochs)" : "");
+  return "checkpoint of kind '" + kind + "'";
+}
+
 void put_history(io::Checkpoint& checkpoint, const MetricsHistory& history, bool with_timing) {
   checkpoint.put_string("metrics.csv", history.to_csv(with_timing));
 }

@@ -20,7 +20,8 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 int64_t count_correct(const Tensor& logits, const std::vector<int>& labels) {
   PRUNUS_CHECK(logits.ndim() == 2 && logits.size(0) == static_cast<int64_t>(labels.size()),
                "count_correct: logits ", shape_str(logits.shape()), " do not match ", labels.size(), " labels");
-  const Tensor values = logits.dtype() == DType::F32 && logits.device() == Device::CPU ? logits : logits.to(Device::CPU).to(DType::F32);
+  const bool cpu_f32 = logits.dtype() == DType::F32 && logits.device() == Device::CPU;
+  const Tensor values = cpu_f32 ? logits : logits.to(Device::CPU).to(DType::F32);
   const float* v = values.f32();
   const int64_t classes = logits.size(1);
   int64_t correct = 0;
@@ -55,16 +56,19 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
     optimizer.set_lr(lr);
     optimizer.zero_grad();
     const int64_t batch_size = static_cast<int64_t>(batch.labels.size());
+    const std::string where = "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(stats.steps + 1) +
+                              " of " + std::to_string(steps);
     double loss_value = 0;
-    {
+    try {
       Tensor logits = model(batch.images);
       Tensor loss = ops::cross_entropy(logits, batch.labels);
       loss_value = loss.item();
-      PRUNUS_CHECK(std::isfinite(loss_value), "training diverged: the loss is ", loss_value, " at epoch ",
-                   epoch + 1, ", step ", stats.steps + 1, " of ", steps, " (lr ", lr,
-                   "); lower the learning rate or check the data");
+      PRUNUS_CHECK(std::isfinite(loss_value), "the loss is ", loss_value,
+                   "; lower the learning rate or check the data");
       correct += count_correct(logits, batch.labels);
       loss.backward();
+    } catch (const Error& e) {
+      PRUNUS_FAIL("training stopped at ", where, " (lr ", lr, "): ", e.what());
     }
     optimizer.step();
     loss_sum += loss_value * static_cast<double>(batch_size);

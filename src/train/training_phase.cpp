@@ -50,6 +50,7 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
   ctx.history.truncate_phase(spec.name, start_epoch);
   if (!ctx.out_dir.empty()) std::filesystem::create_directories(ctx.out_dir);
 
+  if (ctx.log) std::fflush(ctx.log);
   for (int epoch = start_epoch; epoch < spec.epochs; ++epoch) {
     const std::string label = spec.name + " " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs);
     result.last_train =
@@ -70,24 +71,27 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     ctx.history.add(record);
     ++result.epochs_run;
     if (ctx.log) {
-      std::fprintf(ctx.log, "%s: lr %.4g, train loss %.4f acc %s, val loss %.4f acc %s, %.0f img/s, %.1fs (data wait %.1fs)",
+      std::fprintf(ctx.log,
+                   "%s: lr %.4g, train loss %.4f acc %s, val loss %.4f acc %s, %.0f img/s, %.1fs (data wait %.1fs)",
                    label.c_str(), record.lr, record.train_loss, percent(record.train_accuracy).c_str(),
                    record.val_loss, percent(record.val_accuracy).c_str(), record.images_per_second, record.seconds,
                    record.data_wait_seconds);
       if (!std::isnan(record.lambda0))
         std::fprintf(ctx.log, ", lambda0 %.4g, FLOPs -%s", record.lambda0, percent(record.flops_reduction).c_str());
       std::fprintf(ctx.log, "\n");
-      std::fflush(ctx.log);
     }
+    if (ctx.log) std::fflush(ctx.log);
     if (!ctx.out_dir.empty())
       io::write_file_atomic((std::filesystem::path(ctx.out_dir) / "log.csv").string(), ctx.history.to_csv());
-    const bool last = epoch + 1 == spec.epochs;
+    const bool stopping = spec.stop_after > 0 && result.epochs_run >= spec.stop_after;
+    const bool last = epoch + 1 == spec.epochs || stopping;
     const bool due = spec.checkpoint_every > 0 && (epoch + 1) % spec.checkpoint_every == 0;
     if (!spec.checkpoint_path.empty() && (last || due)) {
       io::Checkpoint checkpoint = make_run_checkpoint(ctx, model, optimizer, spec.name, epoch + 1);
       if (hooks.save_extra) hooks.save_extra(checkpoint);
       io::write_checkpoint(spec.checkpoint_path, checkpoint);
     }
+    if (stopping) break;
   }
   return result;
 }

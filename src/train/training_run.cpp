@@ -52,7 +52,8 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
     load_optimizer(*optimizer, checkpoint);
     ctx.history = checkpoint_history(checkpoint);
     result.start_epoch = checkpoint_epoch(checkpoint);
-    if (ctx.log) std::fprintf(ctx.log, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), result.start_epoch);
+    if (ctx.log)
+      std::fprintf(ctx.log, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), result.start_epoch);
   } else {
     if (options.resume && ctx.log)
       std::fprintf(ctx.log, "no checkpoint at %s yet: starting from scratch\n", checkpoint_path.c_str());
@@ -72,16 +73,28 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   spec.warmup = true;
   spec.checkpoint_path = checkpoint_path;
   spec.checkpoint_every = static_cast<int>(config.get_int("out.checkpoint_every"));
+  spec.stop_after = options.max_epochs;
   PRUNUS_CHECK(result.start_epoch <= spec.epochs, checkpoint_path, " is after epoch ", result.start_epoch,
                ", beyond train.epochs = ", spec.epochs);
   const PhaseResult phase_result = run_phase(ctx, *model, *optimizer, spec, result.start_epoch);
   result.epochs_run = phase_result.epochs_run;
+  result.finished = result.start_epoch + result.epochs_run == spec.epochs;
+  if (!result.finished) {
+    if (ctx.log) std::fprintf(ctx.log, "stopped after epoch %d of %d; continue with --resume\n",
+                              result.start_epoch + result.epochs_run, spec.epochs);
+    return result;
+  }
 
   const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
-  result.val = data.val.size() ? evaluate(*model, data.val, batch_size, data.normalization) : EvalResult{kNoValue, kNoValue};
-  result.test = data.val_is_test ? result.val
+  const EvalResult none{kNoValue, kNoValue};
+  // The last epoch already evaluated this model on the validation set.
+  if (phase_result.epochs_run > 0 && data.val.size())
+    result.val = phase_result.last_val;
+  else
+    result.val = data.val.size() ? evaluate(*model, data.val, batch_size, data.normalization) : none;
+  result.test = data.val_is_test    ? result.val
                 : data.test.size() ? evaluate(*model, data.test, batch_size, data.normalization)
-                                   : EvalResult{kNoValue, kNoValue};
+                                   : none;
 
   io::Checkpoint final_model;
   put_model(final_model, *model, run_arch(ctx), data.input_shape());
@@ -111,7 +124,8 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   }
   const auto records = ctx.history.phase(phase);
   if (!records.empty())
-    summary.set("final_train", Json::object().set("loss", records.back().train_loss).set("accuracy", records.back().train_accuracy));
+    summary.set("final_train",
+                Json::object().set("loss", records.back().train_loss).set("accuracy", records.back().train_accuracy));
   summary.set("final_val", eval_json(result.val)).set("val_files", data.val_source);
   summary.set("test", eval_json(result.test)).set("test_files", data.test_source);
   summary.set("val_is_test", data.val_is_test);

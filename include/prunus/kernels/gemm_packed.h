@@ -99,6 +99,39 @@ void multiply_fully_packed(int M, int tile_begin, int tile_end, int N, int K, co
 void microkernel(int rows, int k_count, const float* a, const float* b, float* c, int64_t ldc, int n_cols,
                  float alpha, float beta, bool first_k_block);
 
+// "Implicit" B, read where it lies instead of from a packed panel. Each half
+// panel (16 lanes) is at most two contiguous runs: lanes [0, split) read
+// row + first + l, lanes [split, 16) read row + second + (l - split), where
+// row = base + row_offsets[k]. A stride-1 convolution reads its im2col
+// matrix this way straight from the padded input, with no im2col copy: a half
+// panel is 16 output pixels, on one output row or on two. Fast with AVX-512
+// (kImplicitPanels); elsewhere it gathers a panel first.
+constexpr bool kImplicitPanels = kPanelWidth == 32;
+struct ImplicitHalf {
+  int64_t first = 0, second = 0;
+  int split = 16;  // 16: one run
+};
+void microkernel_implicit(int rows, int k_count, const float* a, const float* base, const int64_t* row_offsets,
+                          const ImplicitHalf* halves, bool two_runs, float* c, int64_t ldc, int n_cols, float alpha,
+                          float beta, bool first_k_block);
+
+// C[rows of tiles [tile_begin, tile_end), N] = alpha * A*B + beta*C with A as
+// in multiply_fully_packed and B implicit: panel q's halves are halves[2q],
+// halves[2q + 1]; two_runs says whether any half has a second run.
+// Single-threaded.
+struct ImplicitProduct {
+  int M = 0, tile_begin = 0, tile_end = 0, N = 0, K = 0;
+  const float* a_tiles = nullptr;  // all tiles, k_stride K
+  const float* base = nullptr;
+  const int64_t* row_offsets = nullptr;  // K of them
+  const ImplicitHalf* halves = nullptr;  // 2 per panel
+  bool two_runs = false;
+  float alpha = 1.0f, beta = 0.0f;
+  float* C = nullptr;
+  int64_t ldc = 0;
+};
+void multiply_implicit(const ImplicitProduct& p);
+
 }  // namespace gemm
 }  // namespace kernels
 }  // namespace prunus

@@ -23,7 +23,13 @@ struct GateCandidate {
   int64_t index = 0;       // flat index into the gate tensor (filter: the filter)
   double magnitude = 0;    // |gate| (filter norm for filter_norm_candidates)
   double score = 0;        // magnitude / mean magnitude of its kind
+  // index / size of its gate tensor: sorting equal scores by it interleaves
+  // the layers instead of emptying the first one (gates that were never
+  // trained are all equal).
+  double tie_break = 0;
 };
+// Weakest first: by score (or magnitude), then tie_break.
+void sort_weakest_first(std::vector<GateCandidate>& candidates, bool by_score);
 
 class GateZeroer {
  public:

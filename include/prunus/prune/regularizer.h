@@ -48,6 +48,8 @@ double controller_factor(double flops_reduction, double goal);
 std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
                                     const PruneState& state, GateKind kind);
 
+// Keeps references to the model, the analysis and the state: they must
+// outlive it.
 class AdaptiveL1 {
  public:
   AdaptiveL1(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, RegularizerOptions options);

@@ -46,6 +46,10 @@ std::string checkpoint_kind(const io::Checkpoint& checkpoint);
 std::string checkpoint_phase(const io::Checkpoint& checkpoint);  // "" when absent
 int checkpoint_epoch(const io::Checkpoint& checkpoint);          // 0 when absent
 
+// One line for users: "training state of phase 'train' after epoch 3",
+// "model from phase 'train' (20 epochs)", "pipeline stage 'finetune'".
+std::string describe_checkpoint(const io::Checkpoint& checkpoint);
+
 void put_history(io::Checkpoint& checkpoint, const MetricsHistory& history, bool with_timing);
 MetricsHistory checkpoint_history(const io::Checkpoint& checkpoint);  // empty when absent
 

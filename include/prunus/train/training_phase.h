@@ -37,6 +37,7 @@ struct PhaseSpec {
   bool warmup = false;         // apply train.warmup_epochs
   std::string checkpoint_path; // the run checkpoint written after epochs; "" = none
   int checkpoint_every = 1;    // 0 = only after the last epoch
+  int stop_after = 0;          // > 0: return after this many epochs (checkpoint written)
 };
 
 struct PhaseHooks {

@@ -21,12 +21,16 @@ struct TrainRunOptions {
   bool resume = false;                   // continue from out.dir/checkpoint.bin when it exists
   ProgressReporter* progress = nullptr;  // may be null
   std::FILE* log = stdout;               // null = silent
+  // > 0: return after this many epochs of this call, as an interruption
+  // would (checkpoint written, no final.bin); for slicing long runs and tests.
+  int max_epochs = 0;
 };
 
 struct TrainRunResult {
   EvalResult val, test;  // of the final model; NaN where the split is absent
   int epochs_run = 0;    // in this call (fewer than train.epochs after a resume)
   int start_epoch = 0;   // where this call started
+  bool finished = false; // all train.epochs done (false when max_epochs stopped it)
 };
 
 TrainRunResult run_training(const io::Config& config, const DataSplits& data, const TrainRunOptions& options = {});

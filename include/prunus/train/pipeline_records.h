@@ -1,0 +1,25 @@
+// Text forms of the pipeline's results, stored in its stage checkpoints so a
+// resumed pipeline knows what earlier stages measured: per-stage accuracies
+// and sizes, and the regularizer's lambda0 trace. Numbers are written with
+// 17 significant digits, so they read back exactly.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "prunus/prune/regularizer.h"
+#include "prunus/train/prune_pipeline.h"
+
+namespace prunus {
+namespace train {
+
+std::string stage_results_csv(const std::vector<StageResult>& stages);
+std::vector<StageResult> parse_stage_results(const std::string& text, const std::string& source);
+
+std::string lambda_trace_csv(const std::vector<prune::LambdaTraceEntry>& trace);
+std::vector<prune::LambdaTraceEntry> parse_lambda_trace(const std::string& text, const std::string& source);
+
+std::string exact_number(double value);                         // "%.17g"
+double parse_exact_number(const std::string& text, const std::string& what);  // throws naming `what`
+
+}  // namespace train
+}  // namespace prunus

@@ -1,0 +1,36 @@
+// The pipeline's final outputs: the prune library's report (report.md,
+// report.json, report.svg) filled with the stage accuracies, the lambda0
+// trace and the pruner's log, plus summary.json and a closing table on stdout.
+#pragma once
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "prunus/io/config.h"
+#include "prunus/nn/module.h"
+#include "prunus/prune/analysis.h"
+#include "prunus/prune/baselines.h"
+#include "prunus/prune/regularizer.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/prune_pipeline.h"
+
+namespace prunus {
+namespace train {
+
+struct PipelineReportInput {
+  const io::Config& config;
+  const DataSplits& data;
+  const prune::MethodPreset& method;
+  const prune::GraphAnalysis& analysis;
+  const std::vector<StageResult>& stages;
+  const std::vector<prune::LambdaTraceEntry>& lambda_trace;
+  const std::string& prune_log;
+  const std::map<std::string, std::string>& compact_numbers;  // "compact.*" strings of the compact stage
+};
+
+// `masked`: the pruned model before compaction (what the per-layer table describes).
+void write_pipeline_report(const PipelineReportInput& input, nn::Module& masked, std::FILE* log);
+
+}  // namespace train
+}  // namespace prunus

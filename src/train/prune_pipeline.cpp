@@ -1,0 +1,482 @@
+#include "prunus/train/prune_pipeline.h"
+
+#include <cstdarg>
+#include <filesystem>
+
+#include "prunus/models/summary.h"
+#include "prunus/nn/conv2d.h"
+#include "prunus/prune/baselines.h"
+#include "prunus/prune/compact.h"
+#include "prunus/prune/flops.h"
+#include "prunus/prune/gates.h"
+#include "prunus/prune/pruner.h"
+#include "prunus/prune/regularizer.h"
+#include "prunus/train/inference_timing.h"
+#include "prunus/train/pipeline_records.h"
+#include "prunus/train/pipeline_report.h"
+#include "prunus/train/run_checkpoint.h"
+#include "prunus/train/run_setup.h"
+#include "prunus/train/training_phase.h"
+
+namespace fs = std::filesystem;
+
+namespace prunus {
+namespace train {
+
+const std::vector<std::string>& pipeline_stages() {
+  static const std::vector<std::string> stages = {"baseline", "sparse", "prune", "finetune", "compact"};
+  return stages;
+}
+
+std::string prune_method_preset_name(const std::string& method) {
+  if (method == "full_plain_l1") return "full-plain-l1";
+  if (method == "l1norm") return "l1-norm";
+  return method;
+}
+
+namespace {
+
+class Pipeline {
+ public:
+  Pipeline(const io::Config& config, const DataSplits& data, const PipelineOptions& options)
+      : config_(config), data_(data), options_(options), budget_(options.max_epochs) {
+    ctx_.config = &config;
+    ctx_.data = &data;
+    ctx_.out_dir = config.get_string("out.dir");
+    ctx_.progress = options.progress;
+    ctx_.log = options.log;
+    batch_size_ = static_cast<int>(config.get_int("train.batch_size"));
+    preset_ = prune::method_preset(prune_method_preset_name(config.get_string("prune.method")));
+    if (preset_.method == prune::Method::Full || preset_.method == prune::Method::FullPlainL1) {
+      std::string list;
+      for (const auto& g : config.get_list("prune.granularities")) list += (list.empty() ? "" : ",") + g;
+      preset_.granularities = prune::Granularities::parse(list);
+    }
+    if (!config.get_bool("prune.adaptive")) preset_.adaptive = false;
+  }
+
+  PipelineResult run();
+
+ private:
+  std::string path(const std::string& file) const { return (fs::path(ctx_.out_dir) / file).string(); }
+  std::string stage_path(const std::string& stage) const { return path("stage_" + stage + ".bin"); }
+  void say(const char* format, ...) __attribute__((format(printf, 2, 3)));
+
+  bool skipped(const std::string& stage) const;
+  std::string previous_stage(const std::string& stage) const;
+  std::shared_ptr<nn::Module> dense_model();
+  std::shared_ptr<nn::Module> load_stage(const std::string& stage, bool restore_records);
+  void finish_stage(const std::string& stage, nn::Module& model, const StageResult& result,
+                    const std::map<std::string, std::string>& extra = {});
+  // Evaluates the model; the validation pass is skipped when the phase that
+  // just ended already evaluated this very model (fresh_val_).
+  StageResult measure(const std::string& stage, nn::Module& model, bool compact);
+  void print_result(const StageResult& r);
+  int resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model, io::Checkpoint& checkpoint);
+  bool train(const std::string& phase, nn::Module& model, optim::SGD& optimizer, int epochs, double lr, bool warmup,
+             int start_epoch, const PhaseHooks& hooks = {});
+
+  bool run_baseline();
+  bool run_sparse();
+  void run_prune();
+  bool run_finetune();
+  void run_compact();
+
+  const io::Config& config_;
+  const DataSplits& data_;
+  const PipelineOptions& options_;
+  RunContext ctx_;
+  int budget_;
+  int batch_size_ = 128;
+  prune::MethodPreset preset_;
+  prune::PruneState state_;
+  PipelineResult result_;
+  std::vector<prune::LambdaTraceEntry> trace_;
+  std::string prune_log_;
+  std::map<std::string, std::string> compact_numbers_;
+  bool has_fresh_val_ = false;
+  EvalResult fresh_val_;
+};
+
+void Pipeline::say(const char* format, ...) {
+  if (!ctx_.log) return;
+  va_list args;
+  va_start(args, format);
+  std::vfprintf(ctx_.log, format, args);
+  va_end(args);
+  std::fflush(ctx_.log);
+}
+
+bool Pipeline::skipped(const std::string& stage) const {
+  if (stage == "sparse") return !preset_.sparse_training || config_.get_int("prune.sparse_epochs") == 0;
+  if (stage == "finetune") return config_.get_int("prune.finetune_epochs") == 0;
+  return false;
+}
+
+std::string Pipeline::previous_stage(const std::string& stage) const {
+  const auto& stages = pipeline_stages();
+  std::string previous;
+  for (const auto& s : stages) {
+    if (s == stage) return previous;
+    if (!skipped(s)) previous = s;
+  }
+  PRUNUS_FAIL("pipeline: unknown stage '", stage, "'");
+}
+
+std::shared_ptr<nn::Module> Pipeline::dense_model() {
+  const std::string baseline = config_.get_string("prune.baseline_checkpoint");
+  if (baseline.empty()) return build_model(config_, data_);
+  const io::Checkpoint checkpoint = io::read_checkpoint(baseline);
+  auto model = load_model(checkpoint);
+  PRUNUS_CHECK(checkpoint_input_shape(checkpoint) == data_.input_shape(), "prune.baseline_checkpoint ", baseline,
+               " holds a model for ", shape_str(checkpoint_input_shape(checkpoint)), " images, but the data has ",
+               shape_str(data_.input_shape()));
+  for (const auto& [name, module] : model->named_modules())
+    if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
+      PRUNUS_CHECK(!conv->mask.defined() && !conv->stripe_gate.defined() && !conv->channel_gate.defined(),
+                   "prune.baseline_checkpoint ", baseline, " holds a pruned model (conv '", name,
+                   "' has masks or gates); the pipeline starts from a dense one");
+  return model;
+}
+
+std::shared_ptr<nn::Module> Pipeline::load_stage(const std::string& stage, bool restore_records) {
+  const io::Checkpoint checkpoint = io::read_checkpoint(stage_path(stage));
+  PRUNUS_CHECK(checkpoint_kind(checkpoint) == "stage" && checkpoint_phase(checkpoint) == stage, checkpoint.source,
+               " is not the '", stage, "' stage of a prunus prune run");
+  require_same_config(checkpoint, config_);
+  if (restore_records) {
+    ctx_.history = checkpoint_history(checkpoint);
+    result_.stages = parse_stage_results(checkpoint.string("pipeline.stages"), checkpoint.source);
+    trace_ = parse_lambda_trace(checkpoint.string("pipeline.lambda_trace"), checkpoint.source);
+    prune_log_ = checkpoint.has_string("pipeline.prune_log") ? checkpoint.string("pipeline.prune_log") : "";
+    for (const auto& [name, value] : checkpoint.strings)
+      if (name.rfind("compact.", 0) == 0) compact_numbers_[name] = value;
+  }
+  return load_model(checkpoint);
+}
+
+void Pipeline::finish_stage(const std::string& stage, nn::Module& model, const StageResult& result,
+                            const std::map<std::string, std::string>& extra) {
+  result_.stages.push_back(result);
+  io::Checkpoint checkpoint;
+  put_model(checkpoint, model, config_.get_string("model.arch"), data_.input_shape());
+  put_run_position(checkpoint, "stage", stage, 0);
+  checkpoint.put_string("config", config_.dump());
+  put_history(checkpoint, ctx_.history, true);
+  checkpoint.put_string("pipeline.stages", stage_results_csv(result_.stages));
+  checkpoint.put_string("pipeline.lambda_trace", lambda_trace_csv(trace_));
+  checkpoint.put_string("pipeline.prune_log", prune_log_);
+  for (const auto& [name, value] : extra) checkpoint.put_string(name, value);
+  io::write_checkpoint(stage_path(stage), checkpoint);
+}
+
+StageResult Pipeline::measure(const std::string& stage, nn::Module& model, bool compact) {
+  StageResult r;
+  r.stage = stage;
+  if (has_fresh_val_)
+    r.val = fresh_val_;
+  else
+    r.val = data_.val.size() ? evaluate(model, data_.val, batch_size_, data_.normalization)
+                             : EvalResult{kNoValue, kNoValue};
+  has_fresh_val_ = false;
+  r.test = data_.test.size() && !data_.val_is_test ? evaluate(model, data_.test, batch_size_, data_.normalization)
+                                                   : EvalResult{kNoValue, kNoValue};
+  if (compact) {
+    r.macs = models::summarize(model, data_.input_shape()).total_macs;
+    r.params = models::count_parameters(model);
+  } else {
+    const prune::ModelCount count = prune::count_model(model, result_.analysis);
+    r.macs = count.macs;
+    r.params = count.params;
+  }
+  return r;
+}
+
+void Pipeline::print_result(const StageResult& r) {
+  const double dense = static_cast<double>(result_.analysis.dense_macs());
+  say("== %s: %s acc %s", r.stage.c_str(), data_.val_is_test ? "test (= val)" : "val", percent(r.val.accuracy).c_str());
+  if (!std::isnan(r.test.accuracy)) say(", test acc %s", percent(r.test.accuracy).c_str());
+  say(", %.2f M MACs (%s of dense), %.3f M params\n", r.macs / 1e6, percent(r.macs / dense).c_str(), r.params / 1e6);
+}
+
+int Pipeline::resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model, io::Checkpoint& checkpoint) {
+  const std::string path = this->path("checkpoint.bin");
+  if (!fs::exists(path)) return 0;
+  io::Checkpoint c = io::read_checkpoint(path);
+  if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != phase) return 0;
+  require_same_config(c, config_);
+  model = load_model(c);
+  ctx_.history = checkpoint_history(c);
+  checkpoint = std::move(c);
+  const int epoch = checkpoint_epoch(checkpoint);
+  say("%s: resuming from %s after epoch %d\n", phase.c_str(), path.c_str(), epoch);
+  return epoch;
+}
+
+bool Pipeline::train(const std::string& phase, nn::Module& model, optim::SGD& optimizer, int epochs, double lr,
+                     bool warmup, int start_epoch, const PhaseHooks& hooks) {
+  if (start_epoch >= epochs) return true;
+  if (options_.max_epochs > 0 && budget_ <= 0) return false;
+  PhaseSpec spec;
+  spec.name = phase;
+  spec.epochs = epochs;
+  spec.base_lr = lr;
+  spec.warmup = warmup;
+  spec.checkpoint_path = path("checkpoint.bin");
+  spec.checkpoint_every = static_cast<int>(config_.get_int("out.checkpoint_every"));
+  spec.stop_after = options_.max_epochs > 0 ? budget_ : 0;
+  const PhaseResult r = run_phase(ctx_, model, optimizer, spec, start_epoch, hooks);
+  budget_ -= r.epochs_run;
+  has_fresh_val_ = r.epochs_run > 0 && data_.val.size() > 0;
+  fresh_val_ = r.last_val;
+  if (start_epoch + r.epochs_run < epochs) {
+    say("stopped in %s after epoch %d of %d; run the same command again to continue\n", phase.c_str(),
+        start_epoch + r.epochs_run, epochs);
+    return false;
+  }
+  return true;
+}
+
+bool Pipeline::run_baseline() {
+  std::shared_ptr<nn::Module> model;
+  const std::string given = config_.get_string("prune.baseline_checkpoint");
+  if (!given.empty()) {
+    model = dense_model();
+    say("baseline: loaded %s\n", given.c_str());
+  } else {
+    io::Checkpoint checkpoint;
+    const int start = resume_point("baseline", model, checkpoint);
+    if (start == 0) model = build_model(config_, data_);
+    auto optimizer = make_optimizer(*model, config_, config_.get_float("train.lr"));
+    if (start > 0) load_optimizer(*optimizer, checkpoint);
+    const int64_t epochs = config_.get_int("prune.baseline_epochs");
+    if (!train("baseline", *model, *optimizer, static_cast<int>(epochs > 0 ? epochs : config_.get_int("train.epochs")),
+               config_.get_float("train.lr"), true, start))
+      return false;
+  }
+  const StageResult r = measure("baseline", *model, false);
+  print_result(r);
+  finish_stage("baseline", *model, r);
+  return true;
+}
+
+bool Pipeline::run_sparse() {
+  std::shared_ptr<nn::Module> model = load_stage(previous_stage("sparse"), true);
+  io::Checkpoint checkpoint;
+  const int start = resume_point("sparse", model, checkpoint);
+  if (start == 0) {
+    prune::enable_gates(*model, state_);
+    if (state_.granularities.filter) prune::init_filter_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
+  }
+  const double lr = config_.get_float("prune.sparse_lr");
+  auto optimizer = make_optimizer(*model, config_, lr);
+  prune::RegularizerOptions options;
+  options.adaptive = preset_.adaptive;
+  options.lambda0 = config_.get_float("prune.lambda0");
+  options.target_flops_reduction = config_.get_float("prune.flops_target");
+  options.sparse_epochs = static_cast<int>(config_.get_int("prune.sparse_epochs"));
+  prune::AdaptiveL1 regularizer(*model, result_.analysis, state_, options);
+  std::vector<prune::LambdaTraceEntry> earlier;
+  if (start > 0) {
+    load_optimizer(*optimizer, checkpoint);
+    regularizer.set_lambda0(parse_exact_number(checkpoint.string("regularizer.lambda0"), checkpoint.source));
+    earlier = parse_lambda_trace(checkpoint.string("regularizer.trace"), checkpoint.source);
+  } else {
+    say("sparse: %s; lambda0 %g%s\n", preset_.description.c_str(), options.lambda0,
+        options.adaptive && options.target_flops_reduction > 0 ? ", adapted each epoch toward the FLOPs target" : "");
+  }
+  regularizer.apply(*optimizer);
+  auto full_trace = [&] {
+    auto t = earlier;
+    t.insert(t.end(), regularizer.trace().begin(), regularizer.trace().end());
+    return t;
+  };
+  PhaseHooks hooks;
+  hooks.end_of_epoch = [&](int epoch, EpochRecord& record) {
+    record.lambda0 = regularizer.lambda0();
+    record.flops_reduction = regularizer.end_epoch(epoch, *optimizer);
+  };
+  hooks.save_extra = [&](io::Checkpoint& c) {
+    c.put_string("regularizer.lambda0", exact_number(regularizer.lambda0()));
+    c.put_string("regularizer.trace", lambda_trace_csv(full_trace()));
+  };
+  if (!train("sparse", *model, *optimizer, options.sparse_epochs, lr, false, start, hooks)) return false;
+  trace_ = full_trace();
+  const StageResult r = measure("sparse", *model, false);
+  print_result(r);
+  finish_stage("sparse", *model, r);
+  return true;
+}
+
+void Pipeline::run_prune() {
+  std::shared_ptr<nn::Module> model = load_stage(previous_stage("prune"), true);
+  const double target = config_.get_float("prune.flops_target");
+  const double step = config_.get_float("prune.topup_step");
+  if (preset_.method == prune::Method::L1Norm) {
+    PRUNUS_CHECK(target > 0, "prune.method = l1norm removes filters until prune.flops_target; set it above 0");
+    const auto outcome = prune::l1_norm_filter_prune(*model, result_.analysis, target, step);
+    char line[200];
+    std::snprintf(line, sizeof line, "l1-norm: %lld filters removed, FLOPs -%.2f%%%s\n",
+                  static_cast<long long>(outcome.filters.filters), 100 * outcome.flops_reduction,
+                  outcome.reached ? "" : " (target not reachable: every free conv is down to one filter)");
+    prune_log_ = line;
+  } else {
+    prune::enable_gates(*model, state_);
+    prune::PrunerOptions options;
+    options.target_flops_reduction = target;
+    options.top_up_step = step;
+    const double threshold = config_.get_float("prune.threshold");
+    options.use_thresholds = preset_.use_thresholds || threshold > 0;
+    options.filter_threshold = options.channel_threshold = options.weight_threshold = threshold;
+    options.stripe_threshold = threshold > 0 ? threshold : preset_.stripe_threshold;
+    prune_log_ = prune::prune_model(*model, result_.analysis, state_, options).log;
+  }
+  say("prune (%s):\n%s", preset_.name.c_str(), prune_log_.c_str());
+  const StageResult r = measure("prune", *model, false);
+  print_result(r);
+  finish_stage("prune", *model, r);
+}
+
+bool Pipeline::run_finetune() {
+  std::shared_ptr<nn::Module> model = load_stage("prune", true);
+  io::Checkpoint checkpoint;
+  const int start = resume_point("finetune", model, checkpoint);
+  const double lr = config_.get_float("prune.finetune_lr");
+  auto optimizer = make_optimizer(*model, config_, lr);
+  if (start > 0) load_optimizer(*optimizer, checkpoint);
+  prune::register_masks(*optimizer, *model, result_.analysis);
+  if (!train("finetune", *model, *optimizer, static_cast<int>(config_.get_int("prune.finetune_epochs")), lr, false,
+             start))
+    return false;
+  const StageResult r = measure("finetune", *model, false);
+  print_result(r);
+  finish_stage("finetune", *model, r);
+  return true;
+}
+
+void Pipeline::run_compact() {
+  std::shared_ptr<nn::Module> masked = load_stage(previous_stage("compact"), true);
+  std::shared_ptr<nn::Module> dense = load_stage("baseline", false);
+  const prune::CompactResult compacted = prune::compact_model(*masked, result_.analysis);
+  nn::Module& compact = *compacted.model;
+  const data::Dataset& probe = data_.val.size() ? data_.val : (data_.test.size() ? data_.test : data_.train);
+  const double difference = relative_output_difference(*masked, compact, probe, data_.normalization);
+  say("compact: outputs differ from the masked model's by %.3g (relative, max over 64 images)\n", difference);
+  PRUNUS_CHECK(difference <= 1e-3, "compaction changed the model's outputs: relative difference ", difference,
+               " against the masked model (expected <= 1e-4); this is a bug in prune::compact_model");
+  const StageResult r = measure("compact", compact, true);
+  print_result(r);
+  const StageResult& masked_result = result_.stages.back();
+  if (std::fabs(r.val.accuracy - masked_result.val.accuracy) > 1e-3)
+    say("warning: compact val accuracy %s differs from the masked model's %s\n", percent(r.val.accuracy).c_str(),
+        percent(masked_result.val.accuracy).c_str());
+  say("timing CPU inference (batch %d, eval mode)...\n", batch_size_);
+  // Three interleaved rounds, best of each: other processes on the machine
+  // slow some rounds down, never speed one up.
+  double dense_speed = 0, masked_speed = 0, compact_speed = 0;
+  for (int round = 0; round < 3; ++round)
+    for (auto [model, best] : {std::pair<nn::Module*, double*>{dense.get(), &dense_speed},
+                               {masked.get(), &masked_speed}, {&compact, &compact_speed}})
+      *best = std::max(*best, time_inference(*model, probe, data_.normalization, batch_size_, 1024,
+                                             options_.timing_seconds / 3)
+                                  .images_per_second);
+  say("inference: dense %.0f img/s, masked %.0f img/s, compact %.0f img/s (%.2fx the dense model)\n", dense_speed,
+      masked_speed, compact_speed, compact_speed / dense_speed);
+  const std::map<std::string, std::string> numbers = {
+      {"compact.output_difference", exact_number(difference)},
+      {"compact.dense_images_per_second", exact_number(dense_speed)},
+      {"compact.masked_images_per_second", exact_number(masked_speed)},
+      {"compact.compact_images_per_second", exact_number(compact_speed)}};
+  compact_numbers_ = numbers;
+  finish_stage("compact", compact, r, numbers);
+  io::Checkpoint deployable;
+  put_model(deployable, compact, config_.get_string("model.arch"), data_.input_shape());
+  put_run_position(deployable, "model", "compact", 0);
+  deployable.put_string("config", config_.dump());
+  io::write_checkpoint(path("compact.bin"), deployable);
+}
+
+PipelineResult Pipeline::run() {
+  check_device(config_);
+  const int threads = configure_threads(config_);
+  fs::create_directories(ctx_.out_dir);
+  io::write_file_atomic(path("config.conf"), config_.dump());
+  for (const auto& note : data_.notes) say("note: %s\n", note.c_str());
+  say("prune: %s on %s, method %s: %s; %d threads\n", config_.get_string("model.arch").c_str(),
+      config_.get_string("data.dataset").c_str(), preset_.name.c_str(), preset_.description.c_str(), threads);
+
+  {
+    auto dense = dense_model();
+    result_.analysis = prune::analyze_model(*dense, data_.input_shape());
+  }
+  const std::string analysis_text = result_.analysis.report();
+  io::write_file_atomic(path("analysis.txt"), analysis_text);
+  say("== analyze: %zu convs, %zu dimension-matching (D); dense %.2f M MACs per image\n%s",
+      result_.analysis.convs.size(), result_.analysis.dimension_matching().size(),
+      result_.analysis.dense_macs() / 1e6, analysis_text.c_str());
+  if (options_.analyze_only) return result_;
+
+  prune::GateOptions gate_options;
+  gate_options.granularities = preset_.granularities;
+  gate_options.exclude_first_conv = config_.get_bool("prune.exclude_first_conv");
+  // The classifier is gated only when it is a conv (no linear layer at the end).
+  if (config_.get_bool("prune.exclude_classifier") && result_.analysis.linears.empty() &&
+      !result_.analysis.convs.empty())
+    gate_options.excluded_convs.push_back(result_.analysis.convs.back().name);
+  state_ = prune::plan_gates(result_.analysis, gate_options);
+
+  std::string first;
+  for (const auto& stage : pipeline_stages())
+    if (!skipped(stage) && !fs::exists(stage_path(stage))) {
+      first = stage;
+      break;
+    }
+  for (const auto& stage : pipeline_stages()) {
+    if (stage == first) break;
+    if (!skipped(stage)) say("== %s: done before (%s)\n", stage.c_str(), stage_path(stage).c_str());
+  }
+  result_.started_at = first;
+  bool running = first.empty();
+  if (!running) {
+    for (const auto& stage : pipeline_stages()) {
+      if (stage == first) running = true;
+      if (!running || skipped(stage)) continue;
+      bool done = true;
+      if (stage == "baseline") done = run_baseline();
+      else if (stage == "sparse") done = run_sparse();
+      else if (stage == "prune") run_prune();
+      else if (stage == "finetune") done = run_finetune();
+      else if (stage == "compact") run_compact();
+      if (!done) return result_;
+    }
+  } else {
+    load_stage("compact", true);
+  }
+  PipelineReportInput input{config_, data_, preset_, result_.analysis, result_.stages, trace_, prune_log_,
+                            compact_numbers_};
+  std::shared_ptr<nn::Module> masked = load_stage(previous_stage("compact"), false);
+  write_pipeline_report(input, *masked, ctx_.log);
+  const prune::ModelCount count = prune::count_model(*masked, result_.analysis);
+  result_.flops_reduction = count.flops_reduction();
+  result_.params_reduction = count.params_reduction();
+  auto number = [&](const char* key) {
+    auto it = compact_numbers_.find(key);
+    return it == compact_numbers_.end() ? kNoValue : parse_exact_number(it->second, key);
+  };
+  result_.compact_output_difference = number("compact.output_difference");
+  result_.dense_images_per_second = number("compact.dense_images_per_second");
+  result_.masked_images_per_second = number("compact.masked_images_per_second");
+  result_.compact_images_per_second = number("compact.compact_images_per_second");
+  result_.finished = true;
+  return result_;
+}
+
+}  // namespace
+
+PipelineResult run_prune_pipeline(const io::Config& config, const DataSplits& data, const PipelineOptions& options) {
+  Pipeline pipeline(config, data, options);
+  return pipeline.run();
+}
+
+}  // namespace train
+}  // namespace prunus

@@ -1,0 +1,564 @@
+// The training library: the epoch loop learns, a NaN loss stops it clearly,
+// an interrupted and resumed run ends bit-identical to an uninterrupted one,
+// and the pieces around it (metrics CSV, JSON, progress lines, schedules,
+// data selection, run checkpoints) behave.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+
+#include "prunus/autograd.h"
+#include "prunus/io/checkpoint.h"
+#include "prunus/models/summary.h"
+#include "prunus/models/zoo.h"
+#include "prunus/nn/layers.h"
+#include "prunus/ops.h"
+#include "prunus/rng.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/json.h"
+#include "prunus/train/metrics.h"
+#include "prunus/train/pipeline_records.h"
+#include "prunus/train/prune_pipeline.h"
+#include "prunus/prune/baselines.h"
+#include "prunus/train/progress.h"
+#include "prunus/train/run_checkpoint.h"
+#include "prunus/train/run_setup.h"
+#include "prunus/train/trainer.h"
+#include "prunus/train/training_run.h"
+
+using namespace prunus;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Class k lights up a band of rows k; noise elsewhere. 1 x size x size images.
+data::Dataset synthetic_dataset(int64_t n, int classes, int size, uint64_t seed) {
+  data::Dataset d;
+  d.name = "synthetic";
+  d.channels = 1;
+  d.height = d.width = size;
+  d.num_classes = classes;
+  Rng rng(seed);
+  for (int64_t i = 0; i < n; ++i) {
+    const int label = static_cast<int>(rng.below(classes));
+    d.labels.push_back(label);
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const bool band = y * classes / size == label;
+        d.pixels.push_back(static_cast<uint8_t>((band ? 150 : 0) + rng.below(100)));
+      }
+  }
+  return d;
+}
+
+train::DataSplits synthetic_splits(int size = 8) {
+  train::DataSplits s;
+  s.train = synthetic_dataset(45, 3, size, 1);
+  s.val = synthetic_dataset(21, 3, size, 2);
+  s.test = synthetic_dataset(15, 3, size, 3);
+  s.num_classes = 3;
+  s.normalization = train::normalization_for("synthetic", 1);
+  s.train_augmentation = s.normalization;
+  s.train_augmentation.random_crop = true;
+  s.train_augmentation.pad = 1;
+  s.train_augmentation.horizontal_flip = true;
+  return s;
+}
+
+// A small conv net for odd-sized inputs (the zoo's models want their sizes).
+class TinyNet : public nn::Module {
+ public:
+  explicit TinyNet(int classes) {
+    nn::InitSeedScope seed(5);
+    register_module("conv", std::make_shared<nn::Conv2d>(1, 5, 3, 1, 1));
+    register_module("bn", std::make_shared<nn::BatchNorm2d>(5));
+    register_module("pool", std::make_shared<nn::AvgPool2d>(3, 3));
+    register_module("fc", std::make_shared<nn::Linear>(5 * 3 * 3, classes));
+  }
+  // x: [N, 1, 9, 9] (or 7x7 / 8x8: the pool gives 2x2 and the linear fails).
+  Tensor forward(const Tensor& x) override {
+    return child("fc")(ops::flatten(child("pool")(ops::relu(child("bn")(child("conv")(x))))));
+  }
+  std::string type_name() const override { return "TinyNet"; }
+};
+
+struct TempDir {
+  fs::path path;
+  explicit TempDir(const std::string& tag) {
+    path = fs::temp_directory_path() / ("prunus_test_train_" + tag + "_" + std::to_string(getpid()));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::vector<char> file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<char>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+io::Config tiny_prune_config(const std::string& out_dir);
+
+io::Config tiny_run_config(const std::string& out_dir, int epochs) {
+  io::Config c(io::prunus_schema());
+  c.set("model.arch", "lenet", "test");
+  c.set("train.epochs", std::to_string(epochs), "test");
+  c.set("train.batch_size", "16", "test");
+  c.set("train.lr", "0.05", "test");
+  c.set("train.schedule", "multistep", "test");
+  c.set("train.milestones", "0.5", "test");
+  c.set("train.weight_decay", "5e-4", "test");
+  c.set("train.threads", "2", "test");
+  c.set("train.seed", "7", "test");
+  c.set("out.dir", out_dir, "test");
+  return c;
+}
+
+// Baseline 1 epoch, sparse 2, prune to -40% FLOPs, fine-tune 1: a few seconds.
+io::Config tiny_prune_config(const std::string& out_dir) {
+  io::Config c = tiny_run_config(out_dir, 1);
+  c.set("prune.flops_target", "0.4", "test");
+  c.set("prune.sparse_epochs", "2", "test");
+  c.set("prune.finetune_epochs", "1", "test");
+  c.set("prune.lambda0", "0.5", "test");
+  c.set("prune.sparse_lr", "0.02", "test");
+  c.set("prune.finetune_lr", "0.01", "test");
+  return c;
+}
+
+}  // namespace
+
+TEST_SUITE("train") {
+  TEST_CASE("trainer: a small net learns a synthetic task (loss falls, accuracy beats chance)") {
+    const train::DataSplits data = synthetic_splits(9);
+    TinyNet model(3);
+    optim::SGD sgd({optim::ParamGroup{"all", model.parameters(), 1.0, 0.9, false, 0.0}}, 0.1);
+    data::Loader loader(data.train, 8, true, data.train_augmentation, 3);
+    const auto schedule = optim::LrSchedule::constant(0.1);
+    const train::EvalResult before = train::evaluate(model, data.val, 7, data.normalization);
+    int steps_seen = 0, epochs_seen = 0;
+    train::TrainHooks hooks;
+    hooks.after_step = [&](const train::StepInfo& s) {
+      CHECK(s.steps_per_epoch == 6);
+      CHECK(s.step == steps_seen % 6);
+      ++steps_seen;
+    };
+    hooks.after_epoch = [&](int epoch, const train::EpochStats& s) {
+      CHECK(epoch == epochs_seen++);
+      CHECK(s.images == 45);
+    };
+    train::EpochStats first, last;
+    for (int epoch = 0; epoch < 12; ++epoch) {
+      last = train::train_one_epoch(model, loader, sgd, schedule, epoch, hooks);
+      if (epoch == 0) first = last;
+    }
+    CHECK(steps_seen == 72);
+    CHECK(last.loss < 0.7 * first.loss);
+    CHECK(last.steps == 6);
+    CHECK(last.lr_first == doctest::Approx(0.1));
+    const train::EvalResult after = train::evaluate(model, data.val, 7, data.normalization);
+    CHECK(after.images == 21);
+    CHECK(after.loss < before.loss);
+    CHECK(after.accuracy > 0.6);
+    CHECK(model.training());  // evaluate restored the mode
+  }
+
+  TEST_CASE("trainer: a NaN loss stops training with an error naming the epoch and step") {
+    const train::DataSplits data = synthetic_splits(9);
+    TinyNet model(3);
+    optim::SGD sgd({optim::ParamGroup{"all", model.parameters(), 1.0, 0.9, false, 0.0}}, 0.1);
+    data::Loader loader(data.train, 5, false, data.normalization, 3);
+    const auto schedule = optim::LrSchedule::constant(0.1);
+    train::train_one_epoch(model, loader, sgd, schedule, 0);
+    int steps = 0;
+    train::TrainHooks hooks;
+    hooks.after_step = [&](const train::StepInfo&) {
+      if (++steps == 2) {  // poison the classifier after the second step of epoch 2
+        NoGradGuard no_grad;
+        Tensor w = std::dynamic_pointer_cast<nn::Linear>(model.child_ptr("fc"))->weight;
+        w.f32()[0] = std::numeric_limits<float>::quiet_NaN();
+      }
+    };
+    try {
+      train::train_one_epoch(model, loader, sgd, schedule, 1, hooks);
+      FAIL("a NaN loss did not stop training");
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      CHECK(message.find("NaN") != std::string::npos);
+      CHECK(message.find("epoch 2, step 3 of 9") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("trainer: count_correct takes the first maximum and checks shapes") {
+    const Tensor logits = Tensor::from_vector({3, 4}, {0, 2, 2, 1, 5, 0, 0, 0, -1, -3, -2, -1});
+    CHECK(train::count_correct(logits, {1, 0, 0}) == 3);
+    CHECK(train::count_correct(logits, {2, 0, 3}) == 1);
+    CHECK_THROWS_AS(train::count_correct(logits, {1, 0}), Error);
+  }
+
+  TEST_CASE("resume: an interrupted run resumed from its checkpoint ends bit-identical") {
+    const train::DataSplits data = synthetic_splits(8);
+    TempDir dir("resume");
+    const std::string out = dir / "run";
+    const io::Config config = tiny_run_config(out, 3);
+    train::TrainRunOptions quiet;
+    quiet.log = nullptr;
+
+    const auto whole = train::run_training(config, data, quiet);
+    CHECK(whole.finished);
+    CHECK(whole.epochs_run == 3);
+    const std::vector<char> reference = file_bytes(out + "/final.bin");
+    REQUIRE(reference.size() > 1000);
+    fs::remove_all(out);
+
+    train::TrainRunOptions first_part = quiet;
+    first_part.max_epochs = 1;
+    const auto part = train::run_training(config, data, first_part);
+    CHECK_FALSE(part.finished);
+    CHECK_FALSE(fs::exists(out + "/final.bin"));
+    CHECK(train::checkpoint_epoch(io::read_checkpoint(out + "/checkpoint.bin")) == 1);
+
+    train::TrainRunOptions resume = quiet;
+    resume.resume = true;
+    const auto rest = train::run_training(config, data, resume);
+    CHECK(rest.start_epoch == 1);
+    CHECK(rest.epochs_run == 2);
+    CHECK(rest.val.accuracy == whole.val.accuracy);
+    CHECK(file_bytes(out + "/final.bin") == reference);
+
+    // The log lists each epoch once, in order, across the interruption.
+    const auto history = train::MetricsHistory::from_csv(
+        [&] { auto b = file_bytes(out + "/log.csv"); return std::string(b.begin(), b.end()); }(), "log.csv");
+    REQUIRE(history.records().size() == 3);
+    for (int i = 0; i < 3; ++i) CHECK(history.records()[i].epoch == i + 1);
+
+    // Resuming with another config is refused, naming the key.
+    io::Config changed = tiny_run_config(out, 3);
+    changed.set("train.lr", "0.01", "test");
+    try {
+      train::run_training(changed, data, resume);
+      FAIL("a changed config was accepted");
+    } catch (const Error& e) {
+      CHECK(std::string(e.what()).find("train.lr") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("run checkpoint: model, optimizer and dropout Rng round-trip through a file") {
+    TempDir dir("checkpoint");
+    auto model = models::make_model("lenet", 3, 1, 8, 11);
+    const train::DataSplits data = synthetic_splits(8);
+    auto sgd = std::make_unique<optim::SGD>(
+        std::vector<optim::ParamGroup>{optim::ParamGroup{"weights", model->parameters(), 1.0, 0.9, false, 0.0}},
+        0.05);
+    data::Loader loader(data.train, 16, true, data.train_augmentation, 1);
+    train::train_one_epoch(*model, loader, *sgd, optim::LrSchedule::constant(0.05), 0);
+    io::Checkpoint c;
+    train::put_model(c, *model, "lenet", {1, 8, 8});
+    train::put_optimizer(c, *sgd);
+    train::put_run_position(c, "run", "train", 1);
+    io::write_checkpoint(dir / "c.bin", c);
+    const io::Checkpoint back = io::read_checkpoint(dir / "c.bin");
+    auto rebuilt = train::load_model(back);
+    CHECK(train::checkpoint_arch(back) == "lenet");
+    CHECK(train::checkpoint_input_shape(back) == Shape{1, 8, 8});
+    CHECK(train::checkpoint_epoch(back) == 1);
+    CHECK(train::checkpoint_kind(back) == "run");
+    // Same outputs in train mode, dropout included: the Rng state came back.
+    Rng rng(3);
+    const Tensor x = Tensor::randn({3, 1, 8, 8}, rng);
+    NoGradGuard no_grad;
+    const auto a = (*model)(x).to_vector(), b = (*rebuilt)(x).to_vector();
+    CHECK(a == b);
+    // A checkpoint missing a tensor is refused with the file's name.
+    io::Checkpoint partial = back;
+    partial.tensors.erase(partial.tensors.begin());
+    CHECK_THROWS_WITH_AS(train::load_model(partial), doctest::Contains((dir / "c.bin").c_str()), Error);
+  }
+
+  TEST_CASE("metrics: CSV round trip with and without timing; malformed lines are named") {
+    train::MetricsHistory h;
+    train::EpochRecord r;
+    r.phase = "baseline";
+    r.epoch = 1;
+    r.lr = 0.1;
+    r.train_loss = 1.0 / 3.0;
+    r.train_accuracy = 0.25;
+    r.val_loss = 2.5;
+    r.val_accuracy = 0.125;
+    r.images_per_second = 812.5;
+    r.seconds = 12.25;
+    r.data_wait_seconds = 0.5;
+    h.add(r);
+    r.phase = "sparse";
+    r.lambda0 = 5e-3;
+    r.flops_reduction = 0.375;
+    r.val_loss = r.val_accuracy = train::kNoValue;
+    h.add(r);
+    const std::string csv = h.to_csv();
+    CHECK(csv.rfind("phase,epoch,lr,train_loss,train_acc,val_loss,val_acc,img_per_s,seconds,data_wait_s", 0) == 0);
+    const auto back = train::MetricsHistory::from_csv(csv, "t.csv");
+    REQUIRE(back.records().size() == 2);
+    CHECK(back.to_csv() == csv);
+    CHECK(std::isnan(back.records()[1].val_accuracy));
+    CHECK(back.records()[1].lambda0 == 5e-3);
+    const std::string no_timing = h.to_csv(false);
+    CHECK(no_timing.find("seconds") == std::string::npos);
+    CHECK(train::MetricsHistory::from_csv(no_timing, "t.csv").to_csv(false) == no_timing);
+    auto truncated = back;
+    truncated.truncate_phase("sparse", 0);
+    CHECK(truncated.records().size() == 1);
+    CHECK_THROWS_WITH_AS(train::MetricsHistory::from_csv(csv + "x,1,2\n", "t.csv"),
+                         doctest::Contains("t.csv: metrics line 4"), Error);
+    CHECK_THROWS_AS(train::MetricsHistory::from_csv("a,b\n", "t.csv"), Error);
+  }
+
+  TEST_CASE("json: nesting, escaping and non-finite numbers") {
+    train::Json j = train::Json::object();
+    j.set("name", "a \"q\"\n\\").set("n", 3).set("x", 0.5).set("bad", std::nan("")).set("ok", true);
+    j.set("list", train::Json::array().push(1).push(2.5));
+    j.set("empty", train::Json::object());
+    const std::string text = j.dump();
+    CHECK(text.find("\"name\": \"a \\\"q\\\"\\n\\\\\"") != std::string::npos);
+    CHECK(text.find("\"bad\": null") != std::string::npos);
+    CHECK(text.find("\"list\": [1, 2.5]") != std::string::npos);
+    CHECK(text.find("\"empty\": {}") != std::string::npos);
+    j.set("n", 4);
+    CHECK(j.size() == 7);
+    CHECK_THROWS_AS(train::Json::array().set("k", 1), Error);
+  }
+
+  TEST_CASE("progress: lines mode prints periodic lines with rate and ETA, none at the end") {
+    std::FILE* f = std::tmpfile();
+    REQUIRE(f);
+    train::ProgressOptions options;
+    options.mode = train::ProgressMode::Lines;
+    options.line_interval_seconds = 0;
+    options.stream = f;
+    train::ProgressReporter progress(options);
+    progress.start("baseline 3/20", 4);
+    for (int step = 1; step <= 4; ++step) {
+      train::ProgressSnapshot s;
+      s.steps_done = step;
+      s.loss = 1.5;
+      s.accuracy = 0.5;
+      s.images = 10 * step;
+      s.seconds = 0.5 * step;
+      progress.update(s);
+    }
+    progress.finish();
+    std::rewind(f);
+    std::string text;
+    for (int c; (c = std::fgetc(f)) != EOF;) text += static_cast<char>(c);
+    std::fclose(f);
+    CHECK(text.find("baseline 3/20 1/4 loss 1.5000 acc 50.0% 20 img/s ETA 0:02 wait 0.0s\n") == 0);
+    CHECK(text.find("3/4") != std::string::npos);
+    CHECK(text.find("4/4") == std::string::npos);
+    CHECK(train::format_duration(3725) == "1:02:05");
+    CHECK(train::format_duration(65) == "1:05");
+  }
+
+  TEST_CASE("schedule: milestone fractions become epochs; short phases merge them; bad warm-up is named") {
+    io::Config c(io::prunus_schema());
+    c.set("train.milestones", "0.5, 0.75", "test");
+    auto s = train::make_schedule(c, 0.1, 20, false);
+    CHECK(s.milestones() == std::vector<int>{10, 15});
+    s = train::make_schedule(c, 0.1, 3, false);
+    CHECK(s.milestones() == std::vector<int>{1, 2});
+    s = train::make_schedule(c, 0.1, 1, false);
+    CHECK(s.milestones().empty());
+    CHECK(s.lr_at(0, 0, 5) == doctest::Approx(0.1));
+    c.set("train.schedule", "cosine", "test");
+    c.set("train.warmup_epochs", "3", "test");
+    CHECK(train::make_schedule(c, 0.1, 3, false).kind() == optim::LrScheduleKind::Cosine);
+    CHECK_THROWS_WITH_AS(train::make_schedule(c, 0.1, 3, true), doctest::Contains("train.warmup_epochs"), Error);
+    CHECK(train::phase_seed(1, "baseline") != train::phase_seed(1, "sparse"));
+    CHECK(train::phase_seed(1, "baseline") != train::phase_seed(2, "baseline"));
+  }
+
+  TEST_CASE("data setup: CIFAR-10 default split, test fallback, and IDX without a val split") {
+    TempDir dir("data");
+    // Three records per CIFAR file, labels 0..2.
+    for (const std::string name : {"data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5",
+                                   "test_batch"}) {
+      std::ofstream out(dir / (name + ".bin"), std::ios::binary);
+      for (int r = 0; r < 3; ++r) {
+        out.put(static_cast<char>(r));
+        out << std::string(3072, static_cast<char>(7 * r));
+      }
+    }
+    io::Config c(io::prunus_schema());
+    c.set("data.dataset", "cifar10", "test");
+    c.set("data.path", dir.path.string(), "test");
+    auto s = train::load_data_splits(c);
+    CHECK(s.train.size() == 12);
+    CHECK(s.val.size() == 3);
+    CHECK(s.test.size() == 3);
+    CHECK(s.test_source == "test_batch.bin");
+    CHECK(s.input_shape() == Shape{3, 32, 32});
+    CHECK(s.train_augmentation.random_crop);
+    CHECK(s.normalization.mean.size() == 3);
+    c.set("data.train_files", "data_batch_1.bin", "test");
+    s = train::load_data_splits(c);
+    CHECK(s.train.size() == 3);
+    CHECK(s.val.size() == 0);  // explicit train files: no implicit val split
+
+    // IDX: t10k serves as val and test, and a note says so.
+    auto write_idx = [&](const std::string& name, bool images, int count) {
+      std::ofstream out(dir / name, std::ios::binary);
+      auto be32 = [&](uint32_t v) {
+        for (int b = 3; b >= 0; --b) out.put(static_cast<char>(v >> (8 * b)));
+      };
+      be32(images ? 2051 : 2049);
+      be32(count);
+      if (images) {
+        be32(5);
+        be32(5);
+      }
+      for (int i = 0; i < count * (images ? 25 : 1); ++i) out.put(static_cast<char>(images ? i % 200 : i % 4));
+    };
+    write_idx("train-images-idx3-ubyte", true, 7);
+    write_idx("train-labels-idx1-ubyte", false, 7);
+    write_idx("t10k-images-idx3-ubyte", true, 5);
+    write_idx("t10k-labels-idx1-ubyte", false, 5);
+    io::Config m(io::prunus_schema());
+    m.set("data.dataset", "mnist", "test");
+    m.set("data.path", dir.path.string(), "test");
+    s = train::load_data_splits(m);
+    CHECK(s.train.size() == 7);
+    CHECK(s.val.size() == 5);
+    CHECK(s.test.size() == 5);
+    CHECK(s.val_is_test);
+    REQUIRE(s.notes.size() == 1);
+    CHECK(s.notes[0].find("t10k") != std::string::npos);
+    CHECK(s.num_classes == 4);
+    CHECK_FALSE(s.train_augmentation.horizontal_flip);  // digits are not mirrored
+
+    m.set("data.path", dir / "missing", "test");
+    CHECK_THROWS_WITH_AS(train::load_data_splits(m), doctest::Contains("missing"), Error);
+  }
+
+  TEST_CASE("pipeline: every stage runs, the target is met, compact agrees; an interrupted run resumes identically") {
+    const train::DataSplits data = synthetic_splits(8);
+    TempDir dir("pipeline");
+    train::PipelineOptions quiet;
+    quiet.log = nullptr;
+    quiet.timing_seconds = 0.01;
+
+    const io::Config config_a = tiny_prune_config(dir / "a");
+    const auto a = train::run_prune_pipeline(config_a, data, quiet);
+    REQUIRE(a.finished);
+    CHECK(a.started_at == "baseline");
+    std::vector<std::string> names;
+    for (const auto& s : a.stages) names.push_back(s.stage);
+    CHECK(names == train::pipeline_stages());
+    CHECK(a.flops_reduction >= 0.4);
+    CHECK(a.stages[2].macs < a.stages[0].macs);
+    CHECK(a.compact_output_difference < 1e-4);
+    CHECK(a.compact_images_per_second > 0);
+    CHECK(a.stages[4].val.accuracy == doctest::Approx(a.stages[3].val.accuracy).epsilon(0.05));
+    for (const char* file : {"report.md", "report.json", "report.svg", "summary.json", "analysis.txt", "log.csv",
+                             "config.conf", "compact.bin"})
+      CHECK_MESSAGE(fs::exists(dir / ("a/" + std::string(file))), file);
+    // The compact model loads on its own and is smaller.
+    auto compact = train::load_model(io::read_checkpoint(dir / "a/compact.bin"));
+    CHECK(models::count_parameters(*compact) < models::count_parameters(*train::build_model(config_a, data)));
+
+    // Interrupted after 2 training epochs (the baseline's and the first sparse one), then resumed.
+    const io::Config config_b = tiny_prune_config(dir / "b");
+    train::PipelineOptions interrupted = quiet;
+    interrupted.max_epochs = 2;
+    const auto b1 = train::run_prune_pipeline(config_b, data, interrupted);
+    CHECK_FALSE(b1.finished);
+    CHECK(fs::exists(dir / "b/stage_baseline.bin"));
+    CHECK_FALSE(fs::exists(dir / "b/stage_sparse.bin"));
+    const auto b2 = train::run_prune_pipeline(config_b, data, quiet);
+    REQUIRE(b2.finished);
+    CHECK(b2.started_at == "sparse");
+    CHECK(b2.flops_reduction == a.flops_reduction);
+    REQUIRE(b2.stages.size() == a.stages.size());
+    for (size_t i = 0; i < a.stages.size(); ++i) CHECK(b2.stages[i].val.accuracy == a.stages[i].val.accuracy);
+    const io::Checkpoint fa = io::read_checkpoint(dir / "a/stage_finetune.bin");
+    const io::Checkpoint fb = io::read_checkpoint(dir / "b/stage_finetune.bin");
+    int compared = 0;
+    for (const auto& [name, tensor] : fa.tensors) {
+      REQUIRE(fb.has_tensor(name));
+      CHECK_MESSAGE(tensor.to_vector() == fb.tensor(name).to_vector(), name);
+      ++compared;
+    }
+    CHECK(compared > 10);
+
+    // A finished pipeline runs nothing again; another config is refused, naming the key.
+    const auto b3 = train::run_prune_pipeline(config_b, data, quiet);
+    CHECK(b3.finished);
+    CHECK(b3.started_at.empty());
+    io::Config changed = tiny_prune_config(dir / "b");
+    changed.set("prune.lambda0", "0.25", "test");
+    CHECK_THROWS_WITH_AS(train::run_prune_pipeline(changed, data, quiet), doctest::Contains("prune.lambda0"), Error);
+  }
+
+  TEST_CASE("pipeline: l1norm skips sparse training; --analyze stops after the analysis") {
+    const train::DataSplits data = synthetic_splits(8);
+    TempDir dir("pipeline_l1");
+    train::PipelineOptions quiet;
+    quiet.log = nullptr;
+    quiet.timing_seconds = 0.01;
+    io::Config config = tiny_prune_config(dir / "l1");
+    config.set("prune.method", "l1norm", "test");
+    config.set("prune.finetune_epochs", "0", "test");
+    const auto r = train::run_prune_pipeline(config, data, quiet);
+    REQUIRE(r.finished);
+    std::vector<std::string> names;
+    for (const auto& s : r.stages) names.push_back(s.stage);
+    CHECK(names == std::vector<std::string>{"baseline", "prune", "compact"});
+    CHECK(r.flops_reduction >= 0.4);
+    CHECK_FALSE(fs::exists(dir / "l1/stage_sparse.bin"));
+
+    io::Config analyze = tiny_prune_config(dir / "analyze");
+    train::PipelineOptions only = quiet;
+    only.analyze_only = true;
+    const auto a = train::run_prune_pipeline(analyze, data, only);
+    CHECK_FALSE(a.finished);
+    CHECK(a.analysis.convs.size() == 2);
+    CHECK(a.analysis.dimension_matching().empty());
+    CHECK(fs::exists(dir / "analyze/analysis.txt"));
+    CHECK_FALSE(fs::exists(dir / "analyze/stage_baseline.bin"));
+
+    io::Config no_target = tiny_prune_config(dir / "l1_no_target");
+    no_target.set("prune.method", "l1norm", "test");
+    no_target.set("prune.flops_target", "0", "test");
+    CHECK_THROWS_WITH_AS(train::run_prune_pipeline(no_target, data, quiet), doctest::Contains("flops_target"), Error);
+  }
+
+  TEST_CASE("pipeline records: stage results and lambda0 traces read back exactly") {
+    train::StageResult s;
+    s.stage = "sparse";
+    s.val = {1.0 / 3.0, 0.123456789012345, 21, 0};
+    s.test = {train::kNoValue, train::kNoValue, 0, 0};
+    s.macs = 123456789;
+    s.params = 4242;
+    const auto back = train::parse_stage_results(train::stage_results_csv({s, s}), "t");
+    REQUIRE(back.size() == 2);
+    CHECK(back[1].val.loss == s.val.loss);
+    CHECK(back[1].val.accuracy == s.val.accuracy);
+    CHECK(std::isnan(back[1].test.accuracy));
+    CHECK(back[1].macs == s.macs);
+    prune::LambdaTraceEntry e{2, 5e-3, 0.31, 0.4, 1.0 / 7.0};
+    const auto trace = train::parse_lambda_trace(train::lambda_trace_csv({e}), "t");
+    REQUIRE(trace.size() == 1);
+    CHECK(trace[0].next_lambda0 == e.next_lambda0);
+    CHECK_THROWS_AS(train::parse_stage_results("stage,x\n", "t"), Error);
+    CHECK(train::prune_method_preset_name("full_plain_l1") == "full-plain-l1");
+    CHECK(train::prune_method_preset_name("l1norm") == "l1-norm");
+    for (const char* method : {"full", "full_plain_l1", "slimming", "swp", "l1norm"})
+      CHECK_NOTHROW(prune::method_preset(train::prune_method_preset_name(method)));
+  }
+}
