@@ -59,7 +59,7 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     EpochRecord record;
     record.phase = spec.name;
     record.epoch = epoch + 1;
-    record.lr = result.last_train.lr_first;
+    record.lr = result.last_train.lr_last;  // not the first step: a warm-up epoch starts near 0
     record.train_loss = result.last_train.loss;
     record.train_accuracy = result.last_train.accuracy;
     record.val_loss = result.last_val.loss;

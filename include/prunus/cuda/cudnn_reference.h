@@ -24,7 +24,7 @@ void conv2d_backward_weight(const kernels::Conv2dShape& s, const float* x, const
 // (runs the search if the shape is new).
 std::string conv2d_algorithms(const kernels::Conv2dShape& s);
 
-// CUDNN_BATCHNORM_SPATIAL; eps must be >= 1e-5 (CUDNN_BN_MIN_EPSILON).
+// CUDNN_BATCHNORM_SPATIAL; eps must be >= CUDNN_BN_MIN_EPSILON (0 in cuDNN 9, 1e-5 before).
 void batchnorm_forward_train(const kernels::BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                              double eps, double momentum, float* running_mean, float* running_var, float* y,
                              float* saved_mean, float* saved_inv_std);

@@ -25,6 +25,7 @@ using kernels::Pool2dShape;
 // Numbered versions, as in llm.c, selectable for the tests and the benchmark:
 //   1  naive: one thread per output element, the reference loops (slow, obviously right)
 //   2  tiled implicit GEMM: 16x16 output tiles through shared memory, one output per thread
+//      (split-K as in v3)
 //   3  register-tiled implicit GEMM: 128-row tiles, 4x4..8x8 outputs per thread from
 //      float4 shared-memory reads, register prefetch of the next tile, split-K when the
 //      output alone cannot fill the GPU (the split partials are summed in a fixed order)

@@ -15,7 +15,7 @@ constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 struct EpochRecord {
   std::string phase;  // "train", "baseline", "sparse", "finetune"
   int epoch = 0;      // 1-based within the phase
-  double lr = kNoValue;  // at the epoch's first step
+  double lr = kNoValue;  // at the epoch's last step
   double train_loss = kNoValue, train_accuracy = kNoValue;
   double val_loss = kNoValue, val_accuracy = kNoValue;  // NaN without a validation set
   double images_per_second = kNoValue, seconds = kNoValue, data_wait_seconds = kNoValue;
