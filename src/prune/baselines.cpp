@@ -63,23 +63,10 @@ L1NormPruning l1_norm_filter_prune(nn::Module& model, const GraphAnalysis& analy
   }
   no_gates.granularities = Granularities::parse("filter");
   L1NormPruning result;
-  for (;;) {
-    GateZeroer zeroer(model, analysis, no_gates);
-    result.flops_reduction = zeroer.count().flops_reduction();
-    if (result.flops_reduction >= target) {
-      result.reached = true;
-      break;
-    }
-    std::vector<GateCandidate> candidates = zeroer.filter_norm_candidates();
-    sort_weakest_first(candidates, /*by_score=*/true);
-    const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
-    int64_t zeroed = 0;
-    for (const GateCandidate& c : candidates) {
-      if (zeroed >= quota) break;
-      if (zeroer.zero(c)) ++zeroed;
-    }
-    if (zeroed == 0) break;
-  }
+  const TopUp zeroing =
+      zero_weakest_until(model, analysis, no_gates, target, step, CandidateRanking::FilterWeightNorms);
+  result.flops_reduction = zeroing.flops_reduction;
+  result.reached = zeroing.reached;
   result.filters = coarse_prune(model, analysis);
   return result;
 }

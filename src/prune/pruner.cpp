@@ -37,9 +37,8 @@ int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const
   return zeroed;
 }
 
-TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target, double step) {
-  PRUNUS_CHECK(target >= 0 && target < 1, "prune top-up: target FLOPs reduction must be in [0, 1), got ", target);
-  PRUNUS_CHECK(step > 0 && step <= 1, "prune top-up: step must be in (0, 1], got ", step);
+TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
+                         double step, CandidateRanking ranking) {
   TopUp result;
   for (;;) {
     GateZeroer zeroer(model, analysis, state);
@@ -48,7 +47,8 @@ TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState&
       result.reached = true;
       break;
     }
-    std::vector<GateCandidate> candidates = zeroer.candidates();
+    std::vector<GateCandidate> candidates =
+        ranking == CandidateRanking::Gates ? zeroer.candidates() : zeroer.filter_norm_candidates();
     sort_weakest_first(candidates, /*by_score=*/true);
     const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
     int64_t zeroed = 0;
@@ -61,6 +61,12 @@ TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState&
     ++result.rounds;
   }
   return result;
+}
+
+TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target, double step) {
+  PRUNUS_CHECK(target >= 0 && target < 1, "prune top-up: target FLOPs reduction must be in [0, 1), got ", target);
+  PRUNUS_CHECK(step > 0 && step <= 1, "prune top-up: step must be in (0, 1], got ", step);
+  return zero_weakest_until(model, analysis, state, target, step, CandidateRanking::Gates);
 }
 
 FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis) {

@@ -59,6 +59,13 @@ int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const
                          const PrunerOptions& thresholds);
 TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
              double step = 0.02);
+// The loop behind top_up and the L1-norm baseline: zero the weakest `step`
+// share of the candidates (the plan's gates, or filters ranked by weight
+// norm), recount the FLOPs, repeat until `target` or until nothing more can
+// be zeroed.
+enum class CandidateRanking { Gates, FilterWeightNorms };
+TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
+                         double step, CandidateRanking ranking);
 FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis);
 // Runs coarse_prune first (so no filter of a conv outside D ends all-masked
 // without its constant folded), then writes the masks; `removed` receives
