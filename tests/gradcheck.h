@@ -59,6 +59,18 @@ inline double gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>&
   return worst;
 }
 
+// Largest |a[i] - b[i]|; infinite when the sizes differ, so a check fails.
+inline double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  if (a.size() != b.size()) return INFINITY;
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
+  return worst;
+}
+
+inline Tensor random_f64(const prunus::Shape& shape, prunus::Rng& rng) {
+  return Tensor::randn(shape, rng, 0.0, 1.0, prunus::DType::F64);
+}
+
 // Largest |a - b| / max(1, |b|) over two equal-sized tensors (any dtypes).
 inline double max_relative_difference(const Tensor& a, const Tensor& b) {
   const auto va = a.to_vector_f64(), vb = b.to_vector_f64();

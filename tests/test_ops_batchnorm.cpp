@@ -14,6 +14,8 @@
 #include "prunus/rng.h"
 
 using namespace prunus;
+using prunus_test::max_abs_difference;
+using prunus_test::random_f64;
 using prunus_test::gradcheck;
 using prunus_test::max_relative_difference;
 
@@ -48,13 +50,6 @@ NaiveBatchNorm naive_batchnorm_train(const std::vector<double>& x, int64_t N, in
       }
   }
   return out;
-}
-
-double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
 }
 
 struct BatchNormParams {

@@ -14,6 +14,8 @@
 #include "prunus/rng.h"
 
 using namespace prunus;
+using prunus_test::max_abs_difference;
+using prunus_test::random_f64;
 using prunus_test::gradcheck;
 using prunus_test::max_relative_difference;
 
@@ -48,13 +50,6 @@ std::vector<double> naive_b_gradient(const Tensor& a, const Tensor& b, const Ten
   for (size_t i = 0; i < av.size(); ++i)
     gb[broadcast_source(a.shape(), b.shape(), i)] += sv[i] * (multiply ? av[i] : 1);
   return gb;
-}
-
-double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
 }
 
 // Gate shapes for a conv weight [F,C,K,K] = [7,5,3,3], plus the plain cases.

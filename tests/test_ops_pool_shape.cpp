@@ -16,19 +16,12 @@
 #include "prunus/tensor.h"
 
 using namespace prunus;
+using prunus_test::max_abs_difference;
+using prunus_test::random_f64;
 using prunus_test::gradcheck;
 using prunus_test::max_relative_difference;
 
 namespace {
-
-Tensor random_f64(const Shape& shape, Rng& rng) { return Tensor::randn(shape, rng, 0.0, 1.0, DType::F64); }
-
-double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
-}
 
 struct PoolCase {
   int kernel, stride, padding;
