@@ -65,6 +65,9 @@ static Schema build_prunus_schema() {
                  Range::positive())
       .add_float("prune.topup_step", 0.02, "fraction of remaining gates zeroed per top-up round",
                  Range::above_to(0, 1))
+      .add_int("prune.bn_recalibration_batches", 50,
+               "training batches whose statistics replace every BN's running mean/var after the prune step; 0 = off",
+               Range::at_least(0))
       .add_float("prune.threshold", 0.0, "gates with magnitude <= threshold count as zero; 0 = exact zeros only",
                  Range::at_least(0));
   return s;

@@ -28,6 +28,13 @@ Conv2d::Conv2d(int in_channels_, int out_channels_, int kernel_size_, int stride
   register_buffer("mask", &mask);
   register_parameter("stripe_gate", &stripe_gate, /*is_gate=*/true);
   register_parameter("channel_gate", &channel_gate, /*is_gate=*/true);
+  register_buffer("constant_input_weight", &constant_input_weight);
+}
+
+Tensor add_constant_input_response(const Tensor& y, const Tensor& x, const Tensor& w, int stride, int padding) {
+  if (!w.defined() || shape_only_active()) return y;
+  Tensor ones = Tensor::ones({1, 1, x.size(2), x.size(3)}, x.dtype());
+  return ops::add(y, ops::conv2d(ones, w, Tensor(), stride, padding));
 }
 
 static void check_slot(const char* what, const std::string& module, const Tensor& t, const Shape& expected) {
@@ -45,6 +52,7 @@ void Conv2d::check_state() const {
   check_slot("mask", full_name(), mask, {F, C, K, K});
   check_slot("stripe_gate", full_name(), stripe_gate, {F, 1, K, K});
   check_slot("channel_gate", full_name(), channel_gate, {F, C, 1, 1});
+  check_slot("constant_input_weight", full_name(), constant_input_weight, {F, 1, K, K});
 }
 
 Tensor Conv2d::effective_weight() const {
@@ -74,7 +82,8 @@ static Tensor conv2d_shape_only(const Conv2d& conv, const Tensor& x) {
 Tensor Conv2d::forward(const Tensor& x) {
   check_state();
   if (shape_only_active()) return conv2d_shape_only(*this, x);
-  return ops::conv2d(x, effective_weight(), bias, stride, padding);
+  return add_constant_input_response(ops::conv2d(x, effective_weight(), bias, stride, padding), x,
+                                     constant_input_weight, stride, padding);
 }
 
 void Conv2d::enable_mask() {
@@ -91,6 +100,11 @@ void Conv2d::enable_channel_gate() {
   if (channel_gate.defined()) return;
   channel_gate = Tensor::ones({out_channels, in_channels, 1, 1}, weight.dtype());
   channel_gate.requires_grad_(true);
+}
+
+void Conv2d::enable_constant_input() {
+  if (!constant_input_weight.defined())
+    constant_input_weight = Tensor::zeros({out_channels, 1, kernel_size, kernel_size}, weight.dtype());
 }
 
 void Conv2d::fold_pruning_state_into_weight() {
@@ -117,6 +131,7 @@ void Conv2d::describe_attributes(ModuleAttributes& a) const {
   a.set_bool("mask", mask.defined());
   a.set_bool("stripe_gate", stripe_gate.defined());
   a.set_bool("channel_gate", channel_gate.defined());
+  a.set_bool("constant_input", constant_input_weight.defined());
 }
 
 }  // namespace nn

@@ -116,6 +116,8 @@ static void register_layer_types(std::map<std::string, ModuleFactory>& r) {
     if (a.get_bool("mask")) conv->enable_mask();
     if (a.get_bool("stripe_gate")) conv->enable_stripe_gate();
     if (a.get_bool("channel_gate")) conv->enable_channel_gate();
+    // Absent in descriptions written before it existed.
+    if (a.has("constant_input") && a.get_bool("constant_input")) conv->enable_constant_input();
     return conv;
   };
   r["BatchNorm2d"] = [](const ModuleAttributes& a) {

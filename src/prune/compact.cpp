@@ -80,6 +80,7 @@ std::shared_ptr<nn::Module> rebuild_conv(const nn::Conv2d& conv, const std::vect
   const double removed = 1.0 - double(kept) / double(F * KK);
   if (kept < F * KK && removed >= options.min_removed_stripes) {
     auto m = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
+    if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
     info.stripe_sparse = true;
     info.stripes_kept = m->stripes();
     return m;
@@ -87,6 +88,7 @@ std::shared_ptr<nn::Module> rebuild_conv(const nn::Conv2d& conv, const std::vect
   auto m = std::make_shared<nn::Conv2d>(int(C), int(F), conv.kernel_size, conv.stride, conv.padding, bias.defined());
   m->weight = learnable(weight);
   if (bias.defined()) m->bias = learnable(bias);
+  if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
   info.stripes_kept = F * KK;
   return m;
 }

@@ -1,5 +1,6 @@
 #include "prunus/prune/filter_removal.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -48,31 +49,71 @@ void make_zero(nn::Module& model, const ConvLayer& layer, const std::vector<bool
   }
 }
 
-// Per output unit of the consumer, what the removed channels add (averaged over
-// output positions for a conv).
-std::vector<double> contribution(nn::Module& model, const ChannelUser& user, const Tensor& input,
-                                 const std::vector<bool>& remove) {
-  const int64_t filters = int64_t(remove.size());
-  NoGradGuard no_grad;
-  if (user.kind == ChannelUser::Kind::Linear) {
-    auto linear = linear_module(model, user.module);
-    const float* w = f32_data(linear->weight, "weight of linear '" + user.module + "'");
-    const float* x = f32_data(input, "input of linear '" + user.module + "'");
-    std::vector<double> delta(linear->out_features, 0.0);
-    for (int64_t f = 0; f < filters; ++f) {
-      if (!remove[f]) continue;
-      for (int64_t k = 0; k < user.features_per_channel; ++k) {
-        const int64_t j = user.index_of_filter[f] + k;
-        for (int o = 0; o < linear->out_features; ++o) delta[o] += double(w[o * int64_t(linear->in_features) + j]) * x[j];
-      }
+// What the removed channels add to a linear consumer, per output unit.
+std::vector<double> linear_contribution(nn::Module& model, const ChannelUser& user, const Tensor& input,
+                                        const std::vector<bool>& remove) {
+  auto linear = linear_module(model, user.module);
+  const float* w = f32_data(linear->weight, "weight of linear '" + user.module + "'");
+  const float* x = f32_data(input, "input of linear '" + user.module + "'");
+  std::vector<double> delta(linear->out_features, 0.0);
+  for (int64_t f = 0; f < int64_t(remove.size()); ++f) {
+    if (!remove[f]) continue;
+    for (int64_t k = 0; k < user.features_per_channel; ++k) {
+      const int64_t j = user.index_of_filter[f] + k;
+      for (int o = 0; o < linear->out_features; ++o) delta[o] += double(w[o * int64_t(linear->in_features) + j]) * x[j];
     }
-    return delta;
   }
+  return delta;
+}
+
+// The value of every removed input channel of a conv consumer, when each is
+// one constant over its plane (the usual case: BN beta through a ReLU).
+bool constant_planes(const ChannelUser& user, const Tensor& input, const std::vector<bool>& remove,
+                     std::vector<float>& value) {
+  const int64_t plane = input.size(2) * input.size(3);
+  const float* x = f32_data(input, "input of conv '" + user.module + "'");
+  value.assign(remove.size(), 0.0f);
+  for (size_t f = 0; f < remove.size(); ++f) {
+    if (!remove[f]) continue;
+    const float* p = x + user.index_of_filter[f] * plane;
+    if (!std::all_of(p, p + plane, [&](float v) { return v == p[0]; })) return false;
+    value[f] = p[0];
+  }
+  return true;
+}
+
+// Exact: the consumer's constant-input weights take sum_c v_c * W[:, c].
+void fold_constants_exactly(nn::Module& model, const ChannelUser& user, const std::vector<bool>& remove,
+                            const std::vector<float>& value) {
+  auto conv = conv_module(model, user.module);
+  Tensor weight;
+  {
+    NoGradGuard no_grad;
+    weight = conv->effective_weight().detach();
+  }
+  conv->enable_constant_input();
+  float* r = f32_data(conv->constant_input_weight, "constant_input_weight of conv '" + user.module + "'");
+  const float* w = f32_data(weight, "weight of conv '" + user.module + "'");
+  const int64_t C = conv->in_channels, KK = int64_t(conv->kernel_size) * conv->kernel_size;
+  for (int64_t o = 0; o < conv->out_channels; ++o)
+    for (size_t f = 0; f < remove.size(); ++f) {
+      if (!remove[f] || value[f] == 0.0f) continue;
+      const int64_t c = user.index_of_filter[f];
+      for (int64_t k = 0; k < KK; ++k) r[o * KK + k] += value[f] * w[(o * C + c) * KK + k];
+    }
+}
+
+// Approximate, for a removed channel that is not constant over its plane
+// (it passed through an op that treats borders differently): its
+// contribution averaged over the output positions, per output channel.
+std::vector<double> averaged_conv_contribution(nn::Module& model, const ChannelUser& user, const Tensor& input,
+                                               const std::vector<bool>& remove) {
+  NoGradGuard no_grad;
   auto conv = conv_module(model, user.module);
   Tensor only_removed = Tensor::zeros(input.shape());
   const int64_t plane = input.size(2) * input.size(3);
   const float* x = f32_data(input, "input of conv '" + user.module + "'");
-  for (int64_t f = 0; f < filters; ++f)
+  for (size_t f = 0; f < remove.size(); ++f)
     if (remove[f]) {
       const int64_t c = user.index_of_filter[f];
       std::copy(x + c * plane, x + (c + 1) * plane, only_removed.f32() + c * plane);
@@ -88,8 +129,11 @@ std::vector<double> contribution(nn::Module& model, const ChannelUser& user, con
   return delta;
 }
 
-// Adds delta to what the consumer computes, where it can; false if nowhere.
-bool fold(nn::Module& model, const GraphAnalysis& analysis, const ChannelUser& user, const std::vector<double>& delta) {
+// Adds a per-output-unit delta to what the consumer computes: a linear's or
+// conv's bias, or (a conv followed by BN) minus its running mean. False if
+// there is nowhere to put it.
+bool fold_delta(nn::Module& model, const GraphAnalysis& analysis, const ChannelUser& user,
+                const std::vector<double>& delta) {
   if (user.kind == ChannelUser::Kind::Linear) {
     auto linear = linear_module(model, user.module);
     if (!linear->bias.defined()) return false;
@@ -169,11 +213,21 @@ FilterRemoval remove_filters(nn::Module& model, const GraphAnalysis& analysis,
       auto it = consumer_inputs.find(u.module);
       PRUNUS_CHECK(it != consumer_inputs.end(), "remove_filters: consumer '", u.module,
                    "' did not run in the traced forward pass; analyze the model again");
-      const std::vector<double> delta = contribution(model, u, it->second, remove[i]);
-      if (fold(model, analysis, u, delta))
+      std::vector<float> value;
+      if (u.kind == ChannelUser::Kind::Conv && constant_planes(u, it->second, remove[i], value)) {
+        fold_constants_exactly(model, u, remove[i], value);
         ++result.folded;
-      else
+        continue;
+      }
+      const bool approximate = u.kind == ChannelUser::Kind::Conv;
+      const std::vector<double> delta = approximate ? averaged_conv_contribution(model, u, it->second, remove[i])
+                                                    : linear_contribution(model, u, it->second, remove[i]);
+      if (!fold_delta(model, analysis, u, delta))
         ++result.not_foldable;
+      else if (approximate)
+        ++result.approximate;
+      else
+        ++result.folded;
     }
   }
   for (size_t i = 0; i < analysis.convs.size(); ++i)

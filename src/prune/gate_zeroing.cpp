@@ -155,9 +155,13 @@ bool GateZeroer::zero(const GateCandidate& c) {
   if (c.kind == GateKind::Filter && layer.bn.empty()) {
     // No BN to gate it: the filter's weights go to zero.
     const int64_t row = t.numel() / layer.out_channels;
-    for (int64_t k = f * row; k < (f + 1) * row; ++k) v[k] = 0.0f;
+    for (int64_t k = f * row; k < (f + 1) * row; ++k) {
+      changed_.emplace_back(&v[k], v[k]);
+      v[k] = 0.0f;
+    }
   } else {
     if (v[c.index] == 0.0f) return false;
+    changed_.emplace_back(&v[c.index], v[c.index]);
     v[c.index] = 0.0f;
     if (counts && !counts->empty()) --(*counts)[f];
   }
@@ -166,6 +170,11 @@ bool GateZeroer::zero(const GateCandidate& c) {
     --live.live_filters;
   }
   return true;
+}
+
+void GateZeroer::undo() {
+  for (auto it = changed_.rbegin(); it != changed_.rend(); ++it) *it->first = it->second;
+  changed_.clear();
 }
 
 }  // namespace prune

@@ -50,15 +50,28 @@ TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const
     std::vector<GateCandidate> candidates =
         ranking == CandidateRanking::Gates ? zeroer.candidates() : zeroer.filter_norm_candidates();
     sort_weakest_first(candidates, /*by_score=*/true);
-    const int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
-    int64_t zeroed = 0;
-    for (const GateCandidate& c : candidates) {
-      if (zeroed >= quota) break;
-      if (zeroer.zero(c)) ++zeroed;
+    int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
+    // A round that would overshoot the target by more than the tolerance is
+    // undone and tried again with half the quota: methods compared at one
+    // FLOPs target must land on it, not somewhere past it.
+    for (;;) {
+      GateZeroer round(model, analysis, state);
+      int64_t zeroed = 0;
+      for (const GateCandidate& c : candidates) {
+        if (zeroed >= quota) break;
+        if (round.zero(c)) ++zeroed;
+      }
+      if (zeroed == 0) return result;  // every conv is down to its last live filter
+      const double reached = count_model(model, analysis).flops_reduction();
+      if (quota > 1 && reached > target + kTopUpTolerance) {
+        round.undo();
+        quota /= 2;
+        continue;
+      }
+      result.gates += zeroed;
+      ++result.rounds;
+      break;
     }
-    if (zeroed == 0) break;  // every conv is down to its last live filter
-    result.gates += zeroed;
-    ++result.rounds;
   }
   return result;
 }
@@ -142,8 +155,8 @@ FinePrune fine_prune(nn::Module& model, const GraphAnalysis& analysis, const Pru
   return result;
 }
 
-PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
-                         const PrunerOptions& options) {
+PruneOutcome zero_gates_for_target(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                                   const PrunerOptions& options) {
   PRUNUS_CHECK(options.target_flops_reduction >= 0 && options.target_flops_reduction < 1,
                "prune: target FLOPs reduction must be in [0, 1), got ", options.target_flops_reduction);
   PruneOutcome out;
@@ -162,18 +175,33 @@ PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const
         << out.top_up.rounds << " rounds, FLOPs -" << 100 * out.top_up.flops_reduction << "%"
         << (out.top_up.reached ? "" : " (target not reachable: every conv is down to one filter)") << "\n";
   }
+  out.log = log.str();
+  return out;
+}
+
+void remove_zeroed_structures(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                              PruneOutcome& out) {
   FilterRemoval coarse = coarse_prune(model, analysis);
   FilterRemoval late;
   out.fine = fine_prune(model, analysis, state, &late);
   out.filters.filters = coarse.filters + late.filters;
   out.filters.folded = coarse.folded + late.folded;
+  out.filters.approximate = coarse.approximate + late.approximate;
   out.filters.not_foldable = coarse.not_foldable + late.not_foldable;
   out.flops_reduction_after = flops_reduction(model, analysis);
+  std::ostringstream log;
   log << "coarse: " << out.filters.filters << " filters removed (" << out.filters.folded
-      << " constants folded into consumers, " << out.filters.not_foldable << " without a BN or bias to fold into)\n";
+      << " constants folded exactly into consumers, " << out.filters.approximate << " as per-channel averages, "
+      << out.filters.not_foldable << " without a BN or bias to fold into)\n";
   log << "fine: " << out.fine.stripes << " stripes, " << out.fine.kernels << " channels, " << out.fine.weights
       << " weights masked; FLOPs -" << 100 * out.flops_reduction_after << "%\n";
-  out.log = log.str();
+  out.log += log.str();
+}
+
+PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                         const PrunerOptions& options) {
+  PruneOutcome out = zero_gates_for_target(model, analysis, state, options);
+  remove_zeroed_structures(model, analysis, state, out);
   return out;
 }
 

@@ -3,13 +3,14 @@
 #include <cmath>
 #include <mutex>
 
+#include "prunus/nn/conv2d.h"
 #include "prunus/nn/description.h"
 
 namespace prunus {
 namespace prune {
 
 StripeConv2d::StripeConv2d(int in_channels_, int out_channels_, int kernel_size_, int stride_, int padding_,
-                           int64_t stripes, bool with_bias)
+                           int64_t stripes, bool with_bias, bool constant_input)
     : in_channels(in_channels_),
       out_channels(out_channels_),
       kernel_size(kernel_size_),
@@ -26,10 +27,12 @@ StripeConv2d::StripeConv2d(int in_channels_, int out_channels_, int kernel_size_
   if (with_bias) bias = Tensor::zeros({out_channels});
   stripe_filter = Tensor::zeros({stripes});
   stripe_position = Tensor::zeros({stripes});
+  if (constant_input) constant_input_weight = Tensor::zeros({out_channels, 1, kernel_size, kernel_size});
   register_parameter("weight", &weight);
   register_parameter("bias", &bias);
   register_buffer("stripe_filter", &stripe_filter);
   register_buffer("stripe_position", &stripe_position);
+  register_buffer("constant_input_weight", &constant_input_weight);
 }
 
 std::shared_ptr<StripeConv2d> StripeConv2d::from_dense(const Tensor& dense, const Tensor& bias, int stride,
@@ -87,7 +90,10 @@ StripeLayout StripeConv2d::layout() const {
   return L;
 }
 
-Tensor StripeConv2d::forward(const Tensor& x) { return stripe_conv2d(x, weight, bias, layout()); }
+Tensor StripeConv2d::forward(const Tensor& x) {
+  return nn::add_constant_input_response(stripe_conv2d(x, weight, bias, layout()), x, constant_input_weight, stride,
+                                         padding);
+}
 
 Tensor StripeConv2d::dense_weight() const {
   const StripeLayout L = layout();
@@ -113,6 +119,7 @@ void StripeConv2d::describe_attributes(nn::ModuleAttributes& a) const {
   a.set_int("padding", padding);
   a.set_int("stripes", stripes());
   a.set_bool("bias", bias.defined());
+  a.set_bool("constant_input", constant_input_weight.defined());
 }
 
 void register_prune_module_types() {
@@ -121,7 +128,8 @@ void register_prune_module_types() {
     nn::register_module_type("StripeConv2d", [](const nn::ModuleAttributes& a) -> std::shared_ptr<nn::Module> {
       return std::make_shared<StripeConv2d>(a.get_int32("in_channels"), a.get_int32("out_channels"),
                                             a.get_int32("kernel_size"), a.get_int32("stride"),
-                                            a.get_int32("padding"), a.get_int("stripes"), a.get_bool("bias"));
+                                            a.get_int32("padding"), a.get_int("stripes"), a.get_bool("bias"),
+                                            a.has("constant_input") && a.get_bool("constant_input"));
     });
   });
 }

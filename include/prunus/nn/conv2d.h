@@ -2,6 +2,8 @@
 //   mask          buffer    [F,C,K,K] of 0/1  (fixed structure)
 //   stripe_gate   parameter [F,1,K,K], init 1 (one gate per filter and kernel position)
 //   channel_gate  parameter [F,C,1,1], init 1 (one gate per filter and input channel)
+//   constant_input_weight  buffer [F,1,K,K]: what removed input channels that
+//                 were constant still add (see add_constant_input_response)
 // forward(x) = conv2d(x, effective_weight(), bias), so gradients reach the
 // gates through the recorded multiplications.
 #pragma once
@@ -9,6 +11,14 @@
 
 namespace prunus {
 namespace nn {
+
+// y + conv2d(ones [1,1,H,W], w, stride, padding), broadcast over the batch,
+// where x is the [N,C,H,W] input that gave y; y itself when w is undefined.
+// When a removed producer filter left a constant value v_c in input channel
+// c, w = sum_c v_c * W[:,c] reproduces exactly what that channel added,
+// zero-padded borders included (a per-channel bias is exact only inside).
+// Costs one conv of a single one-channel image per call, whatever the batch.
+Tensor add_constant_input_response(const Tensor& y, const Tensor& x, const Tensor& w, int stride, int padding);
 
 class Conv2d : public Module {
  public:
@@ -26,6 +36,7 @@ class Conv2d : public Module {
   void enable_mask();
   void enable_stripe_gate();
   void enable_channel_gate();
+  void enable_constant_input();  // zeros
   // Back to dense for that part (the tensor becomes undefined).
   void disable_mask() { mask = Tensor(); }
   void disable_stripe_gate() { stripe_gate = Tensor(); }
@@ -43,6 +54,7 @@ class Conv2d : public Module {
   Tensor mask;          // see above
   Tensor stripe_gate;
   Tensor channel_gate;
+  Tensor constant_input_weight;
 
  private:
   void check_state() const;  // the tensors match the integer fields

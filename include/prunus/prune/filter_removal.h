@@ -4,15 +4,16 @@
 //
 // A removed filter first becomes a constant channel (weights masked, BN gamma
 // 0: every BN carrying it outputs its beta). That constant reaches each
-// consumer; its contribution is measured on one traced eval-mode forward pass
-// and folded into the consumer: subtracted from the running_mean of the BN
-// right after a consumer conv (or added to the conv's bias), added to a linear
-// consumer's bias. A consumer conv with padding sees the constant only in the
-// interior of its window at the borders, so the fold uses the contribution
-// averaged over the output positions: the best single value per output
-// channel, exact for 1x1 consumers and linears; in training mode a BN after the
-// consumer subtracts any per-channel constant anyway. Then the channel's BN
-// beta (and the conv bias) are set to 0, so the channel is exactly zero.
+// consumer, measured on one traced eval-mode forward pass, and is folded in:
+//   conv consumer, constant plane (BN beta through a ReLU, the usual case):
+//     into the conv's constant_input_weight, exact everywhere, zero-padded
+//     borders included (nn::add_constant_input_response);
+//   conv consumer, plane not constant (an op in between treats borders
+//     differently): the contribution averaged over output positions goes to
+//     the running_mean of the BN after the consumer, or its bias: approximate;
+//   linear consumer: into its bias, exact.
+// Then the channel's BN beta (and the conv bias) are set to 0, so the channel
+// is exactly zero.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -27,7 +28,8 @@ namespace prune {
 
 struct FilterRemoval {
   int64_t filters = 0;          // filters removed by this call
-  int64_t folded = 0;           // (filter, consumer) constants folded
+  int64_t folded = 0;           // (filter, consumer) constants folded exactly
+  int64_t approximate = 0;      // folded as a per-channel average (see above)
   int64_t not_foldable = 0;     // consumers with neither a BN after them nor a bias: constant dropped
 };
 

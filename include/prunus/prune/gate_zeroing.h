@@ -5,6 +5,7 @@
 // filter of a conv is refused.
 #pragma once
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "prunus/prune/analysis.h"
@@ -45,6 +46,10 @@ class GateZeroer {
   // Returns false, changing nothing, when it would kill a conv's last live
   // filter or the gate is already zero / its filter is no longer live.
   bool zero(const GateCandidate& candidate);
+  // Puts back every value zero() changed since this zeroer was made (the
+  // top-up's way back from a round that overshot its target). The zeroer's
+  // own live counts are stale afterwards: make a new one.
+  void undo();
 
  private:
   struct ConvLive {
@@ -59,6 +64,7 @@ class GateZeroer {
   const PruneState& state_;
   ModelCount count_;
   std::vector<ConvLive> live_;
+  std::vector<std::pair<float*, float>> changed_;  // (where, old value), for undo()
 };
 
 }  // namespace prune

@@ -3,7 +3,8 @@
 //   thresholds (optional): gates below a per-kind threshold become zero;
 //   top-up: while the FLOPs reduction of the zero gates is below the target,
 //     rank the remaining gates globally by |gate| / mean |gate| of their kind
-//     and zero the weakest `top_up_step` of them, then count again;
+//     and zero the weakest `top_up_step` of them, then count again (a round
+//     that overshoots by more than kTopUpTolerance is undone and halved);
 //   coarse: remove the filters (convs not in D) whose gate is zero or whose
 //     effective weights are all zero; never every filter of a conv (the
 //     strongest stays);
@@ -31,6 +32,10 @@ struct PrunerOptions {
   bool use_thresholds = false;          // zero gates with |gate| < threshold of their kind first
   double filter_threshold = 0.0, channel_threshold = 0.0, stripe_threshold = 0.01, weight_threshold = 0.0;
 };
+
+// How far past its FLOPs target a top-up round may land before it is undone
+// and retried with half as many gates (a single gate is always accepted).
+constexpr double kTopUpTolerance = 0.005;
 
 struct TopUp {
   int rounds = 0;
@@ -72,6 +77,14 @@ FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis);
 // the filters that removal found.
 FinePrune fine_prune(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
                      FilterRemoval* removed = nullptr);
+// The two halves of prune_model, apart so that a caller can measure the model
+// in between. The first only zeroes gates (thresholds, then top-up): the
+// model still computes exactly what its gates say. The second removes what
+// the zero gates silence (coarse, then fine) and appends to out.log.
+PruneOutcome zero_gates_for_target(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                                   const PrunerOptions& options);
+void remove_zeroed_structures(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
+                              PruneOutcome& out);
 // thresholds -> top-up -> coarse -> fine.
 PruneOutcome prune_model(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
                          const PrunerOptions& options);

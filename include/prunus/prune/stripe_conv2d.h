@@ -6,6 +6,7 @@
 //   bias            parameter [F] or undefined
 //   stripe_filter   buffer [S]: the filter of each stripe (small integers as floats)
 //   stripe_position buffer [S]: its kernel position i*K + j, non-decreasing
+//   constant_input_weight buffer [F,1,K,K] or undefined, as in nn::Conv2d
 // Saved and rebuilt like any module: the description carries the sizes and S,
 // the state carries the layout buffers.
 #pragma once
@@ -23,7 +24,7 @@ class StripeConv2d : public nn::Module {
   // A module with S stripes whose layout buffers are still zero: load a state
   // (or fill the buffers) before running it.
   StripeConv2d(int in_channels, int out_channels, int kernel_size, int stride, int padding, int64_t stripes,
-               bool bias);
+               bool bias, bool constant_input = false);
   // Keeps every stripe of weight [F,C,K,K] that has a non-zero weight (at
   // least one stripe, so the module is never empty).
   static std::shared_ptr<StripeConv2d> from_dense(const Tensor& weight, const Tensor& bias, int stride, int padding);
@@ -37,7 +38,7 @@ class StripeConv2d : public nn::Module {
   int64_t stripes() const { return weight.size(0); }
 
   int in_channels, out_channels, kernel_size, stride, padding;
-  Tensor weight, bias, stripe_filter, stripe_position;
+  Tensor weight, bias, stripe_filter, stripe_position, constant_input_weight;
 };
 
 // Registers StripeConv2d with nn's description registry (idempotent). Call it
