@@ -154,7 +154,7 @@ TEST_SUITE("io") {
     e = load_error("\n[trian]\nepochs = 3\n");
     CHECK(contains(e, "exp.ini:2: unknown section [trian]"));
     CHECK(contains(e, "did you mean 'train'"));
-    CHECK(contains(e, "valid keys: model.arch, model.num_classes, data.dataset"));
+    CHECK(contains(e, "valid keys: model.arch, model.num_classes, model.architecture_from, data.dataset"));
     CHECK(contains(e, "prune.threshold"));
   }
 

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <map>
 #include <string>
 
 #include "gradcheck.h"
@@ -110,6 +111,40 @@ TEST_SUITE("prune") {
       weight = prune::conv_module(*p.compact.model, stem)->weight;
     REQUIRE(weight.size(0) == 16);
     for (int64_t i = 0; i < weight.numel() / 16; ++i) CHECK(weight.f32()[i] == 0.0f);  // filter 0: no stripes
+  }
+
+  TEST_CASE("compact: fresh_copy keeps the pruned architecture and draws new parameters from its seed") {
+    Pruned p = prune_and_compact("resnet20", 16, 0.5, false);
+    nn::Module& compact = *p.compact.model;
+    auto a = prune::fresh_copy(compact, 7), b = prune::fresh_copy(compact, 7), c = prune::fresh_copy(compact, 8);
+    auto state = [](nn::Module& m) {
+      const auto v = nn::state_tensors(m);
+      return std::map<std::string, Tensor>(v.begin(), v.end());
+    };
+    const auto original = state(compact), first = state(*a), same = state(*b), other = state(*c);
+    int stripe_layouts = 0, folded_constants = 0, weights = 0;
+    for (const auto& [name, tensor] : original) {
+      if (name.find("constant_input_weight") != std::string::npos) {
+        ++folded_constants;
+        CHECK_MESSAGE(first.count(name) == 0, name);  // a fresh model has nothing folded into it
+        continue;
+      }
+      REQUIRE_MESSAGE(first.count(name) == 1, name);
+      CHECK_MESSAGE(first.at(name).shape() == tensor.shape(), name);
+      CHECK(first.at(name).to_vector() == same.at(name).to_vector());  // reproducible from the seed
+      if (name.find("stripe_") != std::string::npos) {
+        ++stripe_layouts;
+        CHECK_MESSAGE(first.at(name).to_vector() == tensor.to_vector(), name);  // structure, copied
+      } else if (name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0 && tensor.ndim() >= 2) {
+        ++weights;
+        CHECK_MESSAGE(first.at(name).to_vector() != tensor.to_vector(), name);  // values, fresh
+        CHECK_MESSAGE(first.at(name).to_vector() != other.at(name).to_vector(), name);
+      }
+    }
+    CHECK(stripe_layouts > 0);
+    CHECK(folded_constants > 0);
+    CHECK(weights > 10);
+    CHECK(models::count_parameters(*a) == models::count_parameters(compact));
   }
 
   TEST_CASE("compact: VGG-16 compact model equals the masked model") {

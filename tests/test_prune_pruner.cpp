@@ -170,6 +170,15 @@ TEST_SUITE("prune") {
     const auto state = prune::plan_gates(a, {});
     prune::enable_gates(*model, state);
     randomize_gates(*model, state, 22);  // 5% exact zeros, filter gates (BN gammas) included
+    {
+      // A free conv's filter with every stripe gate zero but its gamma not:
+      // in eval mode it outputs gamma * (0 - running_mean) / std + beta.
+      auto conv = prune::conv_module(*model, "layer1.0.conv1");
+      for (int k = 0; k < 9; ++k) conv->stripe_gate.f32()[2 * 9 + k] = 0.0f;
+      auto bn = prune::batch_norm_module(*model, "layer1.0.bn1");
+      bn->weight.f32()[2] = 0.8f;
+      bn->running_mean.f32()[2] = -0.4f;
+    }
     Rng rng(23);
     const Tensor x = Tensor::randn({4, 3, 16, 16}, rng);
     const Tensor before = eval_output(*model, x);

@@ -19,6 +19,7 @@
 #include "prunus/nn/layers.h"
 #include "prunus/ops.h"
 #include "prunus/rng.h"
+#include "prunus/train/comparison.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/train/json.h"
 #include "prunus/train/metrics.h"
@@ -459,13 +460,14 @@ TEST_SUITE("train") {
     CHECK(a.started_at == "baseline");
     std::vector<std::string> names;
     for (const auto& s : a.stages) names.push_back(s.stage);
-    // The prune stage is measured after each of its steps: gates zeroed, structures removed, BN recalibrated.
-    CHECK(names == std::vector<std::string>{"baseline", "sparse", "zeroed", "removed", "prune", "finetune", "compact"});
+    // The prune stage is measured after each of its steps: gates zeroed, BN recalibrated, structures removed.
+    CHECK(names == std::vector<std::string>{"baseline", "sparse", "zeroed", "recalibrated", "prune", "finetune",
+                                            "compact"});
     CHECK(a.flops_reduction >= 0.4);
     CHECK(a.stages[4].macs < a.stages[0].macs);
     CHECK(a.stages[2].macs == a.stages[4].macs);
     // Removing what the zero gates silence changes nothing the model computes.
-    CHECK(a.stages[3].val.loss == doctest::Approx(a.stages[2].val.loss).epsilon(1e-4));
+    CHECK(a.stages[4].val.loss == doctest::Approx(a.stages[3].val.loss).epsilon(1e-4));
     CHECK(a.compact_output_difference < 1e-4);
     CHECK(a.compact_images_per_second > 0);
     CHECK(a.stages[6].val.accuracy == doctest::Approx(a.stages[5].val.accuracy).epsilon(0.05));
@@ -522,7 +524,7 @@ TEST_SUITE("train") {
     REQUIRE(r.finished);
     std::vector<std::string> names;
     for (const auto& s : r.stages) names.push_back(s.stage);
-    CHECK(names == std::vector<std::string>{"baseline", "removed", "prune", "compact"});
+    CHECK(names == std::vector<std::string>{"baseline", "zeroed", "recalibrated", "prune", "compact"});
     CHECK(r.flops_reduction >= 0.4);
     CHECK_FALSE(fs::exists(dir / "l1/stage_sparse.bin"));
 
@@ -540,6 +542,59 @@ TEST_SUITE("train") {
     no_target.set("prune.method", "l1norm", "test");
     no_target.set("prune.flops_target", "0", "test");
     CHECK_THROWS_WITH_AS(train::run_prune_pipeline(no_target, data, quiet), doctest::Contains("flops_target"), Error);
+  }
+
+  TEST_CASE("compare: every row runs once, the table has them all, a second call only reads them") {
+    const train::DataSplits data = synthetic_splits(8);
+    TempDir dir("compare");
+    io::Config config = tiny_prune_config(dir / "cmp");
+    config.set("prune.baseline_epochs", "1", "test");
+    config.set("compare.methods", "full, l1norm", "test");
+    config.set("compare.flops_targets", "0.4", "test");
+    config.set("compare.seeds", "3, 4", "test");
+    const auto rows = train::comparison_rows(config);
+    std::vector<std::string> names;
+    for (const auto& r : rows) names.push_back(r.dir);
+    CHECK(names == std::vector<std::string>{"baseline", "flops40/full/seed3", "dense/seed3", "flops40/l1norm/seed3",
+                                            "flops40/scratch/seed3", "flops40/full/seed4", "dense/seed4",
+                                            "flops40/l1norm/seed4", "flops40/scratch/seed4"});
+    train::ComparisonOptions quiet;
+    quiet.log = nullptr;
+    quiet.timing_seconds = 0.01;
+    quiet.invocation = "--config tiny.conf";
+    const auto first = train::run_comparison(config, data, quiet);
+    CHECK(first.finished == 9);
+    CHECK(first.waiting == 0);
+    for (const auto& r : rows) CHECK_MESSAGE(fs::exists(dir / ("cmp/" + r.dir + "/row.txt")), r.dir);
+    // Equal epochs everywhere: l1norm fine-tunes for the sparse epochs too; dense and scratch train them all.
+    const auto l1 = train::read_row_record(dir / "cmp/flops40/l1norm/seed3/row.txt");
+    CHECK(l1.at("command").find("prune.finetune_epochs=3") != std::string::npos);
+    const auto dense = train::read_row_record(dir / "cmp/dense/seed3/row.txt");
+    CHECK(dense.at("epochs") == "4");
+    CHECK(dense.at("command").find("prunus train --config tiny.conf") == 0);
+    const auto full = train::read_row_record(dir / "cmp/flops40/full/seed3/row.txt");
+    const auto scratch = train::read_row_record(dir / "cmp/flops40/scratch/seed3/row.txt");
+    CHECK(train::parse_exact_number(full.at("flops_reduction"), "f") >= 0.4);
+    CHECK(scratch.at("flops_reduction") == full.at("flops_reduction"));
+    CHECK(full.count("stage.zeroed.val") == 1);
+    CHECK(fs::exists(dir / "cmp/flops40/full/seed3/compact.bin"));
+    CHECK_FALSE(fs::exists(dir / "cmp/flops40/full/seed3/stage_sparse.bin"));  // intermediate, removed
+    const std::string md = [&] {
+      std::ifstream in(dir / "cmp/comparison.md");
+      return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }();
+    for (const char* row : {"| flops40/full |", "| dense |", "| flops40/l1norm |", "| flops40/scratch |"})
+      CHECK_MESSAGE(md.find(row) != std::string::npos, row);
+    CHECK(md.find("Pending") == std::string::npos);
+    CHECK(fs::exists(dir / "cmp/comparison.json"));
+    CHECK(fs::exists(dir / "cmp/comparison.svg"));
+    // Nothing runs twice; a changed comparison list is not a changed row config.
+    config.set("compare.seeds", "3", "test");
+    const auto again = train::run_comparison(config, data, quiet);
+    CHECK(again.finished == 5);
+    // A truncated record is named, not misread.
+    { std::ofstream(dir / "cmp/dense/seed3/row.txt") << "kind = dense\nmethod = dense\n"; }
+    CHECK_THROWS_WITH_AS(train::read_row_record(dir / "cmp/dense/seed3/row.txt"), doctest::Contains("target"), Error);
   }
 
   TEST_CASE("pipeline records: stage results and lambda0 traces read back exactly") {

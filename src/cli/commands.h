@@ -16,6 +16,7 @@ int cmd_eval(const Args& args);
 int cmd_info(const Args& args);
 int cmd_prune(const Args& args);
 int cmd_demo(const Args& args);
+int cmd_compare(const Args& args);
 
 }  // namespace cli
 }  // namespace prunus

@@ -24,6 +24,7 @@ const CommandEntry kCommands[] = {
     {"eval", prunus::cli::cmd_eval, "evaluate a checkpoint on the validation and test sets"},
     {"info", prunus::cli::cmd_info, "per-layer table, MACs and parameters of a model or checkpoint"},
     {"prune", prunus::cli::cmd_prune, "the whole pruning pipeline from a config (resumes unfinished stages)"},
+    {"compare", prunus::cli::cmd_compare, "a fair comparison of pruning methods with dense and scratch controls"},
     {"demo", prunus::cli::cmd_demo, "train and prune a small CNN on Fashion-MNIST in a few minutes"},
 };
 

@@ -10,7 +10,10 @@ static Schema build_prunus_schema() {
   s.add_string("model.arch", "resnet20", "network architecture",
                {"lenet", "vgg16", "resnet20", "resnet32", "resnet56", "resnet110", "resnet50", "inception"})
       .add_int("model.num_classes", 0, "number of output classes; 0 = taken from the dataset",
-               Range::at_least(0));
+               Range::at_least(0))
+      .add_string("model.architecture_from", "",
+                  "checkpoint whose architecture (e.g. a compact pruned model) is built with fresh initial "
+                  "parameters instead of model.arch's; empty = model.arch");
 
   s.add_string("data.dataset", "cifar10", "dataset format",
                {"cifar10", "mnist", "fashion_mnist", "image_folder"})
@@ -70,6 +73,16 @@ static Schema build_prunus_schema() {
                Range::at_least(0))
       .add_float("prune.threshold", 0.0, "gates with magnitude <= threshold count as zero; 0 = exact zeros only",
                  Range::at_least(0));
+  s.add_string_list("compare.methods", "full, full_plain_l1, slimming, swp, l1norm",
+                    "prune.method of each pruned row of `prunus compare`",
+                    {"full", "full_plain_l1", "slimming", "swp", "l1norm"}, false)
+      .add_float_list("compare.flops_targets", "0.5", "FLOPs reductions every method is pruned to",
+                      Range{0.0, 1.0, true, true}, false, false)
+      .add_int_list("compare.seeds", "1", "train.seed of each repetition of every row (the baseline is shared)",
+                    Range::at_least(0), false, false)
+      .add_bool("compare.dense", true, "add the dense model trained for the pipeline's total epochs")
+      .add_bool("compare.scratch", true,
+                "add each target's `full` compact architecture trained from scratch for the total epochs");
   return s;
 }
 

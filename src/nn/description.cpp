@@ -356,8 +356,8 @@ class Parser {
 
 }  // namespace
 
-std::shared_ptr<Module> build_from_description(const std::string& description) {
-  InitSeedScope seed(0);
+std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed) {
+  InitSeedScope seed(init_seed);
   return Parser(description).parse_root();
 }
 

@@ -1,9 +1,11 @@
 #include "prunus/prune/compact.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "prunus/autograd.h"
 #include "prunus/nn/description.h"
+#include "prunus/rng.h"
 #include "prunus/nn/state.h"
 #include "prunus/prune/model_access.h"
 #include "prunus/prune/stripe_conv2d.h"
@@ -177,6 +179,29 @@ CompactResult compact_model(nn::Module& masked, const GraphAnalysis& analysis, c
   }
   model.train(masked.training());
   return result;
+}
+
+std::shared_ptr<nn::Module> fresh_copy(nn::Module& model, uint64_t seed) {
+  register_prune_module_types();
+  std::shared_ptr<nn::Module> fresh = nn::build_from_description(nn::describe(model), seed);
+  // Only the stripe layouts are structure rather than learned values.
+  const auto original = model.named_modules();
+  const auto copies = fresh->named_modules();
+  Rng rng(seed ^ 0x5712e5ull);
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    if (auto* conv = dynamic_cast<nn::Conv2d*>(copies[i].second.get())) conv->constant_input_weight = Tensor();
+    auto* copy = dynamic_cast<StripeConv2d*>(copies[i].second.get());
+    if (!copy) continue;
+    copy->constant_input_weight = Tensor();
+    const auto* from = dynamic_cast<const StripeConv2d*>(original[i].second.get());
+    PRUNUS_CHECK(from && copies[i].first == original[i].first, "fresh_copy: module '", copies[i].first,
+                 "' did not rebuild as the same StripeConv2d");
+    copy->stripe_filter.copy_(from->stripe_filter);
+    copy->stripe_position.copy_(from->stripe_position);
+    copy->weight.copy_(Tensor::randn(copy->weight.shape(), rng, 0.0, std::sqrt(2.0 / double(copy->stripes()))));
+  }
+  return fresh;
 }
 
 }  // namespace prune

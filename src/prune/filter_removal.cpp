@@ -1,6 +1,7 @@
 #include "prunus/prune/filter_removal.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -14,9 +15,12 @@ namespace prunus {
 namespace prune {
 namespace {
 
-// Makes filter f a constant channel: weights masked and zeroed, gamma 0 in
-// every BN that carries it.
-void make_constant(nn::Module& model, const ConvLayer& layer, const std::vector<bool>& remove) {
+// Makes the removed filters constant channels: weights masked and zeroed,
+// gamma 0 in every BN that carries them, and beta set to what that BN
+// outputs for them now (eval mode), so nothing downstream changes. `inputs`
+// holds each such BN's input from a traced pass made before any change.
+void make_constant(nn::Module& model, const ConvLayer& layer, const std::vector<bool>& remove,
+                   const std::map<std::string, Tensor>& inputs) {
   auto conv = conv_module(model, layer.name);
   conv->enable_mask();
   float* mask = f32_data(conv->mask, "mask of conv '" + layer.name + "'");
@@ -26,11 +30,50 @@ void make_constant(nn::Module& model, const ConvLayer& layer, const std::vector<
     if (remove[f])
       for (int64_t i = f * row; i < (f + 1) * row; ++i) mask[i] = weight[i] = 0.0f;
   for (const ChannelUser& user : layer.batch_norms) {
-    float* gamma = f32_data(batch_norm_module(model, user.module)->weight, "gamma of BN '" + user.module + "'");
-    for (int64_t f = 0; f < layer.out_channels; ++f)
-      if (remove[f])
-        for (int64_t k = 0; k < user.features_per_channel; ++k) gamma[user.index_of_filter[f] + k] = 0.0f;
+    auto bn = batch_norm_module(model, user.module);
+    auto input = inputs.find(user.module);
+    PRUNUS_CHECK(input != inputs.end(), "remove_filters: BN '", user.module,
+                 "' did not run in the traced forward pass; analyze the model again");
+    const Tensor& x = input->second;
+    const int64_t plane = x.numel() / (x.size(0) * x.size(1));  // 1 for BatchNorm1d
+    const float* in = f32_data(x, "input of BN '" + user.module + "'");
+    float* gamma = f32_data(bn->weight, "gamma of BN '" + user.module + "'");
+    float* beta = f32_data(bn->bias, "beta of BN '" + user.module + "'");
+    const float* mean = f32_data(bn->running_mean, "running_mean of BN '" + user.module + "'");
+    const float* var = f32_data(bn->running_var, "running_var of BN '" + user.module + "'");
+    for (int64_t f = 0; f < layer.out_channels; ++f) {
+      if (!remove[f]) continue;
+      for (int64_t k = 0; k < user.features_per_channel; ++k) {
+        const int64_t j = user.index_of_filter[f] + k;
+        // The plane is constant when the filter's gate or weights are zero;
+        // its mean is the best single value otherwise.
+        double sum = 0;
+        for (int64_t p = 0; p < plane; ++p) sum += in[j * plane + p];
+        const double value = double(gamma[j]) * (sum / double(plane) - mean[j]) / std::sqrt(double(var[j]) + bn->eps) +
+                             double(beta[j]);
+        gamma[j] = 0.0f;
+        beta[j] = float(value);
+      }
+    }
   }
+}
+
+// One traced eval-mode pass on a random image: what each named module reads.
+std::map<std::string, Tensor> traced_inputs(nn::Module& model, const GraphAnalysis& analysis,
+                                            const std::set<std::string>& modules) {
+  std::map<std::string, Tensor> inputs;
+  EvalModeScope eval_mode(model);
+  Rng rng(0x5eed);
+  Shape shape = analysis.input_shape;
+  shape[0] = 1;
+  const Tensor x = Tensor::randn(shape, rng);
+  TraceGuard trace;
+  const Tensor out = model(x);
+  for (const auto& node : topological_order(out))
+    if (modules.count(node->module) && (node->op == "conv2d" || node->op == "linear" || node->op == "batchnorm2d" ||
+                                        node->op == "batchnorm1d"))
+      inputs[node->module] = node->inputs[0].detach();
+  return inputs;
 }
 
 // Zeroes beta (and the conv bias) of the removed filters: the channel becomes exactly 0.
@@ -190,23 +233,15 @@ FilterRemoval remove_filters(nn::Module& model, const GraphAnalysis& analysis,
   }
   if (result.filters == 0) return result;
 
+  std::set<std::string> batch_norms;
   for (size_t i = 0; i < analysis.convs.size(); ++i)
-    if (!remove[i].empty()) make_constant(model, analysis.convs[i], remove[i]);
-
-  // One traced eval pass records what every consumer reads.
-  std::map<std::string, Tensor> consumer_inputs;
-  {
-    EvalModeScope eval_mode(model);
-    Rng rng(0x5eed);
-    Shape shape = analysis.input_shape;
-    shape[0] = 1;
-    const Tensor x = Tensor::randn(shape, rng);
-    TraceGuard trace;
-    const Tensor out = model(x);
-    for (const auto& node : topological_order(out))
-      if ((node->op == "conv2d" || node->op == "linear") && consumers.count(node->module))
-        consumer_inputs[node->module] = node->inputs[0].detach();
-  }
+    if (!remove[i].empty())
+      for (const ChannelUser& user : analysis.convs[i].batch_norms) batch_norms.insert(user.module);
+  const std::map<std::string, Tensor> bn_inputs = traced_inputs(model, analysis, batch_norms);
+  for (size_t i = 0; i < analysis.convs.size(); ++i)
+    if (!remove[i].empty()) make_constant(model, analysis.convs[i], remove[i], bn_inputs);
+  // What every consumer reads once the removed channels are constant.
+  const std::map<std::string, Tensor> consumer_inputs = traced_inputs(model, analysis, consumers);
   for (size_t i = 0; i < analysis.convs.size(); ++i) {
     if (remove[i].empty()) continue;
     for (const ChannelUser& u : analysis.convs[i].consumers) {

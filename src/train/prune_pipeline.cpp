@@ -313,24 +313,24 @@ void Pipeline::run_prune() {
   std::shared_ptr<nn::Module> model = load_stage(previous_stage("prune"), true);
   const double target = config_.get_float("prune.flops_target");
   const double step = config_.get_float("prune.topup_step");
-  // Every step is measured, so a drop shows where it happens: "zeroed" (gates
-  // only, BN statistics as sparse training left them), "removed" (filters
-  // removed and their constants folded, stripes masked), then "prune" after
-  // BN recalibration.
+  // Measured after each step, so a drop shows where it happens: "zeroed"
+  // (gates zeroed, BN statistics as sparse training left them), then
+  // "recalibrated", then "prune" (filters removed with their constants
+  // folded, stripes masked: the same function as "recalibrated").
   auto measure_step = [&](const std::string& name) {
     const StageResult r = measure(name, *model, false);
     print_result(r);
     result_.stages.push_back(r);
   };
+  prune::PruneOutcome outcome;
   if (preset_.method == prune::Method::L1Norm) {
     PRUNUS_CHECK(target > 0, "prune.method = l1norm removes filters until prune.flops_target; set it above 0");
-    const auto outcome = prune::l1_norm_filter_prune(*model, result_.analysis, target, step);
+    outcome.top_up = prune::l1_norm_zero_filters(*model, result_.analysis, target, step);
     char line[200];
-    std::snprintf(line, sizeof line, "l1-norm: %lld filters removed, FLOPs -%.2f%%%s\n",
-                  static_cast<long long>(outcome.filters.filters), 100 * outcome.flops_reduction,
-                  outcome.reached ? "" : " (target not reachable: every free conv is down to one filter)");
-    prune_log_ = line;
-    say("prune (%s):\n%s", preset_.name.c_str(), prune_log_.c_str());
+    std::snprintf(line, sizeof line, "l1-norm: %lld filters zeroed, FLOPs -%.2f%%%s\n",
+                  static_cast<long long>(outcome.top_up.gates), 100 * outcome.top_up.flops_reduction,
+                  outcome.top_up.reached ? "" : " (target not reachable: every free conv is down to one filter)");
+    outcome.log = line;
   } else {
     prune::enable_gates(*model, state_);
     prune::PrunerOptions options;
@@ -340,27 +340,33 @@ void Pipeline::run_prune() {
     options.use_thresholds = preset_.use_thresholds || threshold > 0;
     options.filter_threshold = options.channel_threshold = options.weight_threshold = threshold;
     options.stripe_threshold = threshold > 0 ? threshold : preset_.stripe_threshold;
-    prune::PruneOutcome outcome = prune::zero_gates_for_target(*model, result_.analysis, state_, options);
-    say("prune (%s):\n%s", preset_.name.c_str(), outcome.log.c_str());
-    measure_step("zeroed");
-    const size_t logged = outcome.log.size();
-    prune::remove_zeroed_structures(*model, result_.analysis, state_, outcome);
-    say("%s", outcome.log.c_str() + logged);
-    prune_log_ = outcome.log;
+    outcome = prune::zero_gates_for_target(*model, result_.analysis, state_, options);
   }
+  say("prune (%s):\n%s", preset_.name.c_str(), outcome.log.c_str());
   const int batches = static_cast<int>(config_.get_int("prune.bn_recalibration_batches"));
   if (batches > 0) {
-    measure_step("removed");
+    measure_step("zeroed");
     const RecalibrationResult recalibrated =
         recalibrate_batch_norm(*model, data_.train, batches, batch_size_, data_.normalization,
                                static_cast<uint64_t>(config_.get_int("train.seed")));
     char line[200];
-    std::snprintf(line, sizeof line, "BN recalibration: %lld BN layers, running statistics from %lld training images (%lld batches)\n",
+    std::snprintf(line, sizeof line,
+                  "BN recalibration: %lld BN layers, running statistics from %lld training images (%lld batches)\n",
                   static_cast<long long>(recalibrated.batch_norms), static_cast<long long>(recalibrated.images),
                   static_cast<long long>(recalibrated.batches));
     say("%s", line);
-    prune_log_ += line;
+    outcome.log += line;
+    measure_step("recalibrated");
   }
+  const size_t logged = outcome.log.size();
+  if (preset_.method == prune::Method::L1Norm) {
+    outcome.filters = prune::coarse_prune(*model, result_.analysis);
+    outcome.log += "coarse: " + std::to_string(outcome.filters.filters) + " filters removed\n";
+  } else {
+    prune::remove_zeroed_structures(*model, result_.analysis, state_, outcome);
+  }
+  say("%s", outcome.log.c_str() + logged);
+  prune_log_ = outcome.log;
   const StageResult r = measure("prune", *model, false);
   print_result(r);
   finish_stage("prune", *model, r);

@@ -176,8 +176,11 @@ std::vector<std::string> config_differences(const io::Config& stored, const io::
 }
 
 const std::set<std::string>& keys_free_on_resume() {
-  static const std::set<std::string> keys = {"data.path", "train.threads", "train.device", "out.dir",
-                                             "out.checkpoint_every"};
+  // compare.* choose which runs a comparison makes, not what any one run computes.
+  static const std::set<std::string> keys = {"data.path",       "train.threads",         "train.device",
+                                             "out.dir",         "out.checkpoint_every",  "compare.methods",
+                                             "compare.flops_targets", "compare.seeds", "compare.dense",
+                                             "compare.scratch"};
   return keys;
 }
 

@@ -6,7 +6,9 @@
 #include <cmath>
 
 #include "prunus/models/zoo.h"
+#include "prunus/prune/compact.h"
 #include "prunus/prune/gates.h"
+#include "prunus/train/run_checkpoint.h"
 
 namespace prunus {
 namespace train {
@@ -34,6 +36,13 @@ int model_num_classes(const io::Config& config, const DataSplits& data) {
 std::shared_ptr<nn::Module> build_model(const io::Config& config, const DataSplits& data) {
   const Shape shape = data.input_shape();
   PRUNUS_CHECK(shape[1] == shape[2], "the images are ", shape[1], "x", shape[2], "; the models expect square images");
+  const std::string from = config.get_string("model.architecture_from");
+  if (!from.empty()) {
+    const io::Checkpoint checkpoint = io::read_checkpoint(from);
+    PRUNUS_CHECK(checkpoint_input_shape(checkpoint) == shape, "model.architecture_from ", from, " holds a model for ",
+                 shape_str(checkpoint_input_shape(checkpoint)), " images, but the data has ", shape_str(shape));
+    return prune::fresh_copy(*load_model(checkpoint), static_cast<uint64_t>(config.get_int("train.seed")));
+  }
   return models::make_model(config.get_string("model.arch"), model_num_classes(config, data),
                             static_cast<int>(shape[0]), static_cast<int>(shape[1]),
                             static_cast<uint64_t>(config.get_int("train.seed")));

@@ -70,8 +70,9 @@ bool is_module_type_registered(const std::string& type_name);
 std::vector<std::string> registered_module_types();  // sorted
 
 std::string describe(const Module& module);
-// Parameters are freshly initialized (seed 0): load the state afterwards.
-std::shared_ptr<Module> build_from_description(const std::string& description);
+// Parameters are freshly initialized: load the state afterwards (or keep them, as prune::fresh_copy does).
+// The modules' initial parameters are drawn under InitSeedScope(init_seed).
+std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed = 0);
 
 }  // namespace nn
 }  // namespace prunus

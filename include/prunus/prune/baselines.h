@@ -10,6 +10,7 @@
 //                  and removed, weakest first, until the FLOPs target
 // With a FLOPs target, every method except l1-norm is topped up to it by the pruner.
 #pragma once
+#include "prunus/prune/pruner.h"
 #include <string>
 #include <vector>
 
@@ -51,6 +52,8 @@ struct L1NormPruning {
 // them (constants folded, see filter_removal.h).
 L1NormPruning l1_norm_filter_prune(nn::Module& model, const GraphAnalysis& analysis, double target,
                                    double step = 0.02);
+// Its first half: only the zeroing (the pipeline recalibrates BN before removing).
+TopUp l1_norm_zero_filters(nn::Module& model, const GraphAnalysis& analysis, double target, double step = 0.02);
 
 }  // namespace prune
 }  // namespace prunus

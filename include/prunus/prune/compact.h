@@ -44,6 +44,13 @@ struct CompactResult {
 
 CompactResult compact_model(nn::Module& masked, const GraphAnalysis& analysis, const CompactOptions& options = {});
 
+// The same architecture with fresh initial parameters, drawn under `seed` as
+// the module constructors draw them (StripeConv2d: Kaiming normal with
+// fan_out = its stripe count); BN statistics reset, folded constants dropped.
+// The "scratch" control of a pruning comparison (Liu et al., ICLR 2019):
+// is the pruned architecture, not the inherited weights, what matters?
+std::shared_ptr<nn::Module> fresh_copy(nn::Module& model, uint64_t seed);
+
 // Whether filter f of a conv not in D outputs an exactly zero channel (see above).
 std::vector<bool> zero_output_filters(nn::Module& model, const ConvLayer& conv);
 

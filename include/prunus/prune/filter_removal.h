@@ -2,8 +2,10 @@
 // removed channels are exactly zero and compaction can drop them without
 // changing the outputs.
 //
-// A removed filter first becomes a constant channel (weights masked, BN gamma
-// 0: every BN carrying it outputs its beta). That constant reaches each
+// A removed filter first becomes a constant channel: weights masked, and
+// every BN carrying it gets gamma 0 and, as beta, the value it outputs for
+// the channel now (eval mode; a filter whose stripes are all zero outputs
+// gamma * (bias - running_mean) / std + beta, not beta). That constant reaches each
 // consumer, measured on one traced eval-mode forward pass, and is folded in:
 //   conv consumer, constant plane (BN beta through a ReLU, the usual case):
 //     into the conv's constant_input_weight, exact everywhere, zero-padded

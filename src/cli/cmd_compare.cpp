@@ -1,0 +1,57 @@
+// prunus compare --config FILE [--set KEY=VALUE]...
+#include <cstdio>
+
+#include "commands.h"
+#include "prunus/train/cli_args.h"
+#include "prunus/train/comparison.h"
+#include "prunus/train/data_setup.h"
+#include "prunus/train/run_setup.h"
+
+namespace prunus {
+namespace cli {
+
+static const train::CommandSpec& compare_spec() {
+  static const train::CommandSpec spec{
+      "compare",
+      "Runs a fair comparison of pruning methods (train/comparison.h): one shared baseline (trained into\n"
+      "out.dir/baseline, or prune.baseline_checkpoint), then for every seed of compare.seeds every method of\n"
+      "compare.methods pruned to every target of compare.flops_targets with the same total epochs, the dense\n"
+      "model trained for those epochs (compare.dense) and each target's `full` architecture trained from\n"
+      "scratch (compare.scratch). Each row is a `prunus prune` or `prunus train` run in its own folder; the\n"
+      "table is out.dir/comparison.md, .json and .svg. Running the command again skips finished rows and\n"
+      "resumes the rest; two processes (e.g. with --set train.threads=1 each) share the rows between them.",
+      "prunus compare --config FILE [--set KEY=VALUE]... [--table]",
+      {{"config", "FILE", "a prune config with a [compare] section (experiments/configs/README.md)"},
+       {"set", "KEY=VALUE", "override one key, e.g. --set compare.seeds=1,2 (repeatable)", true},
+       {"table", "", "only rewrite the table from the finished rows"}},
+      "Rows: baseline; flopsNN/<method>/seedS; dense/seedS; flopsNN/scratch/seedS. Each finished row leaves\n"
+      "row.txt (its numbers and exact command) and keeps compact.bin (pruned) or final.bin (trained).\n"};
+  return spec;
+}
+
+int cmd_compare(const Args& words) {
+  const auto& spec = compare_spec();
+  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  if (args.help) {
+    std::fputs(train::command_help(spec).c_str(), stdout);
+    return 0;
+  }
+  train::require_option(spec, args, "config");
+  io::Config config = train::config_from_args(args);
+  train::check_device(config);
+  if (args.has("table")) {
+    train::write_comparison_table(config, train::comparison_rows(config));
+    return 0;
+  }
+  const train::DataSplits data = train::load_data_splits(config);
+  train::ProgressReporter progress;
+  train::ComparisonOptions options;
+  options.progress = &progress;
+  options.invocation = "--config " + args.get("config");
+  for (const auto& assignment : args.all("set")) options.invocation += " --set " + assignment;
+  train::run_comparison(config, data, options);
+  return 0;
+}
+
+}  // namespace cli
+}  // namespace prunus
