@@ -121,7 +121,10 @@ to_objects = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.cu,$(BUILD)/%.cu.o,$(1))
 GPU_TEST_OBJ  := $(call to_objects,$(GPU_TEST_SRC))
 GPU_BENCH_OBJ := $(call to_objects,$(GPU_BENCH_SRC))
 # The GPU tests also run the implicit-GEMM tile code on the CPU (cuda/*.cuh).
-$(GPU_TEST_OBJ) $(GPU_BENCH_OBJ): CXXFLAGS += -Icuda
+# Their in-order vs reversed-order emulations must agree bit for bit: without
+# -ffp-contract=off, -O3 may fuse a*b+c into an FMA in one instantiation and
+# not the other, a 1-ulp difference that says nothing about the kernels.
+$(GPU_TEST_OBJ) $(GPU_BENCH_OBJ): CXXFLAGS += -Icuda -ffp-contract=off
 $(BUILD)/prunus_gpu_tests: $(GPU_TEST_OBJ) $(BUILD)/libprunus.a
 	$(CXX) $(LDFLAGS) -o $@ $(GPU_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
 $(BUILD)/prunus_gpu_bench: $(GPU_BENCH_OBJ) $(BUILD)/libprunus.a

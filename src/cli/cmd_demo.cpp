@@ -1,5 +1,6 @@
 // prunus demo [--train-images N] [--set KEY=VALUE]... [--resume]
 // The whole pipeline on Fashion-MNIST with the small CNN, in a few minutes.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -84,6 +85,9 @@ int cmd_demo(const Args& words) {
   data.val = data::subset(data.train, available - kValidationImages, available);
   data.val_source = "the last " + std::to_string(kValidationImages) + " training images (held out)";
   data.val_is_test = false;
+  data.notes.erase(std::remove_if(data.notes.begin(), data.notes.end(),
+                                  [](const std::string& n) { return n.find("validation split") != std::string::npos; }),
+                   data.notes.end());
   const int64_t usable = available - kValidationImages;
   data.train = data::subset(data.train, 0, train_images > 0 && train_images < usable ? train_images : usable);
   std::printf("demo: training on %lld of the %lld training images%s; validating on the last %lld, held out\n",
@@ -111,12 +115,12 @@ int cmd_demo(const Args& words) {
 
   std::printf("\ndemo: done. Accuracy by stage (val: %s; test: %s, reported only):\n", data.val_source.c_str(),
               data.test_source.c_str());
-  std::printf("  %-9s %8s %8s %12s\n", "stage", "val", "test", "MACs");
+  std::printf("  %-12s %8s %8s %12s\n", "stage", "val", "test", "MACs");
   for (const auto& s : result.stages)
-    std::printf("  %-9s %7.2f%% %7.2f%% %10.2f M\n", s.stage.c_str(), 100 * s.val.accuracy, 100 * s.test.accuracy,
+    std::printf("  %-12s %7.2f%% %7.2f%% %10.2f M\n", s.stage.c_str(), 100 * s.val.accuracy, 100 * s.test.accuracy,
                 s.macs / 1e6);
   const train::StageResult& pruned = result.stages.back();
-  std::printf("  %-9s %7.2f%% %7.2f%%   (dense, %lld epochs)\n", "dense", 100 * dense.val.accuracy,
+  std::printf("  %-12s %7.2f%% %7.2f%%   (dense, %lld epochs)\n", "dense", 100 * dense.val.accuracy,
               100 * dense.test.accuracy, static_cast<long long>(epochs));
   std::printf("Pruned vs dense at equal epochs: val %+.2f points, test %+.2f points; FLOPs -%.1f%%, params -%.1f%%;\n"
               "the compact model runs %.2fx the dense model's CPU inference speed. Report: %s/report.md\n",

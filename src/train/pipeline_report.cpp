@@ -124,9 +124,9 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
 
   if (!log) return;
   std::fprintf(log, "\n== result: %s, %s, method %s\n", arch.c_str(), dataset.c_str(), in.method.name.c_str());
-  std::fprintf(log, "%-10s %10s %10s %12s %10s\n", "stage", val_name.c_str(), "test", "MACs", "params");
+  std::fprintf(log, "%-12s %10s %10s %12s %10s\n", "stage", val_name.c_str(), "test", "MACs", "params");
   for (const auto& s : in.stages)
-    std::fprintf(log, "%-10s %10s %10s %10.2f M %8.3f M\n", s.stage.c_str(), percent(s.val.accuracy).c_str(),
+    std::fprintf(log, "%-12s %10s %10s %10.2f M %8.3f M\n", s.stage.c_str(), percent(s.val.accuracy).c_str(),
                  percent(s.test.accuracy).c_str(), s.macs / 1e6, s.params / 1e6);
   std::fprintf(log, "FLOPs -%s (%.2f M -> %.2f M MACs), params -%s; ", percent(count.flops_reduction()).c_str(),
                count.dense_macs / 1e6, count.macs / 1e6, percent(count.params_reduction()).c_str());
