@@ -80,6 +80,10 @@ static Schema build_prunus_schema() {
                       Range{0.0, 1.0, true, true}, false, false)
       .add_int_list("compare.seeds", "1", "train.seed of each repetition of every row (the baseline is shared)",
                     Range::at_least(0), false, false)
+      .add_float("compare.plain_lambda0", 0.0,
+                 "prune.lambda0 of the methods without the adaptive controller (slimming, swp, full_plain_l1); "
+                 "0 = prune.lambda0",
+                 Range::at_least(0))
       .add_bool("compare.dense", true, "add the dense model trained for the pipeline's total epochs")
       .add_bool("compare.scratch", true,
                 "add each target's `full` compact architecture trained from scratch for the total epochs");

@@ -236,6 +236,10 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
                        {"prune.flops_target", exact_number(target)},
                        {"train.seed", std::to_string(seed)},
                        {"prune.baseline_checkpoint", baseline_file}};
+        // A constant L1 strength needs to be about the adaptive one's mean to make any zeros at all.
+        const double plain = c.get_float("compare.plain_lambda0");
+        if (plain > 0 && (method == "slimming" || method == "swp" || method == "full_plain_l1"))
+          r.overrides.push_back({"prune.lambda0", exact_number(plain)});
         // No sparse phase: its epochs go to fine-tuning, so every method trains as long.
         if (method == "l1norm")
           r.overrides.push_back({"prune.finetune_epochs", std::to_string(c.get_int("prune.sparse_epochs") +

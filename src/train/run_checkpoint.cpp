@@ -180,7 +180,7 @@ const std::set<std::string>& keys_free_on_resume() {
   static const std::set<std::string> keys = {"data.path",       "train.threads",         "train.device",
                                              "out.dir",         "out.checkpoint_every",  "compare.methods",
                                              "compare.flops_targets", "compare.seeds", "compare.dense",
-                                             "compare.scratch"};
+                                             "compare.scratch", "compare.plain_lambda0"};
   return keys;
 }
 
