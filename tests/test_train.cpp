@@ -560,6 +560,15 @@ TEST_SUITE("train") {
     CHECK(names == std::vector<std::string>{"baseline", "flops40/full/seed3", "dense/seed3", "flops40/l1norm/seed3",
                                             "flops40/scratch/seed3", "flops40/full/seed4", "dense/seed4",
                                             "flops40/l1norm/seed4", "flops40/scratch/seed4"});
+    {
+      io::Config only_full = config;
+      only_full.set("compare.every_seed", "full, dense", "test");
+      std::vector<std::string> repeated;
+      for (const auto& r : train::comparison_rows(only_full)) repeated.push_back(r.dir);
+      CHECK(repeated == std::vector<std::string>{"baseline", "flops40/full/seed3", "dense/seed3",
+                                                 "flops40/l1norm/seed3", "flops40/scratch/seed3",
+                                                 "flops40/full/seed4", "dense/seed4"});
+    }
     train::ComparisonOptions quiet;
     quiet.log = nullptr;
     quiet.timing_seconds = 0.01;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "commands.h"
+#include "zoo_model_options.h"
 #include "prunus/io/checkpoint.h"
 #include "prunus/models/summary.h"
 #include "prunus/models/zoo.h"
@@ -16,31 +17,23 @@
 namespace prunus {
 namespace cli {
 
+static std::vector<train::OptionSpec> options() {
+  std::vector<train::OptionSpec> all = zoo_model_option_specs();
+  all.push_back({"checkpoint", "FILE", "describe the model of a checkpoint instead"});
+  all.push_back({"entries", "", "with --checkpoint: also list every entry of the file"});
+  return all;
+}
+
 static const train::CommandSpec& info_spec() {
   static const train::CommandSpec spec{
       "info",
       "Prints the per-layer table of a model (input/output shapes, parameters, multiply-accumulates) and its\n"
       "totals: a zoo model by name, or the model stored in a checkpoint (pruned and compact models included).",
       "prunus info --model NAME [--image-size N] [--num-classes K] [--in-channels C] | --checkpoint FILE",
-      {{"model", "NAME", "a zoo model: lenet, vgg16, resnet20, resnet32, resnet56, resnet110, resnet50, inception"},
-       {"image-size", "N", "input side (default: 28 for lenet, 224 for resnet50, 32 otherwise)"},
-       {"num-classes", "K", "classifier outputs (default: 1000 for resnet50, 10 otherwise)"},
-       {"in-channels", "C", "input channels (default: 1 for lenet, 3 otherwise)"},
-       {"checkpoint", "FILE", "describe the model of a checkpoint instead"},
-       {"entries", "", "with --checkpoint: also list every entry of the file"}},
+      options(),
       "MACs = multiply-accumulates of conv and linear layers for one image; parameters include BN's gamma and\n"
       "beta and exclude the pruning gates.\n"};
   return spec;
-}
-
-static int positive_int(const train::ParsedArgs& args, const std::string& name, int fallback) {
-  if (!args.has(name)) return fallback;
-  const std::string text = args.get(name);
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < 1 || value > 100000)
-    throw train::UsageError("info: --" + name + " '" + text + "' is not a positive integer");
-  return static_cast<int>(value);
 }
 
 // Alive MACs of a model that carries pruning masks or gates (a masked model
@@ -70,17 +63,15 @@ int cmd_info(const Args& words) {
     throw train::UsageError("info: give exactly one of --model NAME and --checkpoint FILE");
   if (args.has("model")) {
     if (args.has("entries")) throw train::UsageError("info: --entries goes with --checkpoint");
-    const std::string arch = args.get("model");
-    const int size = positive_int(args, "image-size", arch == "lenet" ? 28 : arch == "resnet50" ? 224 : 32);
-    const int classes = positive_int(args, "num-classes", arch == "resnet50" ? 1000 : 10);
-    const int channels = positive_int(args, "in-channels", arch == "lenet" ? 1 : 3);
-    auto model = models::make_model(arch, classes, channels, size, 0);
-    std::printf("%s, input %dx%dx%d, %d classes\n", arch.c_str(), channels, size, size, classes);
-    std::printf("%s\n", models::format_summary(models::summarize(*model, {channels, size, size})).c_str());
+    const ZooModelChoice choice = zoo_model_from_args(args, "info");
+    auto model = choice.build();
+    std::printf("%s, input %dx%dx%d, %d classes\n", choice.arch.c_str(), choice.in_channels, choice.image_size,
+                choice.image_size, choice.num_classes);
+    std::printf("%s\n", models::format_summary(models::summarize(*model, choice.input_shape())).c_str());
     return 0;
   }
-  for (const char* name : {"image-size", "num-classes", "in-channels"})
-    if (args.has(name)) throw train::UsageError(std::string("info: --") + name + " goes with --model");
+  if (has_zoo_size_options(args))
+    throw train::UsageError("info: --image-size, --num-classes and --in-channels go with --model");
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   auto model = train::load_model(checkpoint);
   const Shape input = train::checkpoint_input_shape(checkpoint);

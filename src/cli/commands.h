@@ -17,6 +17,8 @@ int cmd_info(const Args& args);
 int cmd_prune(const Args& args);
 int cmd_demo(const Args& args);
 int cmd_compare(const Args& args);
+int cmd_import(const Args& args);
+int cmd_export(const Args& args);
 
 }  // namespace cli
 }  // namespace prunus

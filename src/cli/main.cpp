@@ -25,6 +25,8 @@ const CommandEntry kCommands[] = {
     {"info", prunus::cli::cmd_info, "per-layer table, MACs and parameters of a model or checkpoint"},
     {"prune", prunus::cli::cmd_prune, "the whole pruning pipeline from a config (resumes unfinished stages)"},
     {"compare", prunus::cli::cmd_compare, "a fair comparison of pruning methods with dense and scratch controls"},
+    {"import", prunus::cli::cmd_import, "a PyTorch (safetensors) state dict into a prunus checkpoint"},
+    {"export", prunus::cli::cmd_export, "a checkpoint's model to ONNX or safetensors"},
     {"demo", prunus::cli::cmd_demo, "train and prune a small CNN on Fashion-MNIST in a few minutes"},
 };
 

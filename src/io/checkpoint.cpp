@@ -195,20 +195,6 @@ T read_le(const std::vector<uint8_t>& data, size_t offset) {
   return static_cast<T>(value);
 }
 
-std::vector<uint8_t> read_whole_file(const std::string& path, const std::string& what) {
-  struct stat info {};
-  PRUNUS_CHECK(::stat(path.c_str(), &info) == 0, "cannot open ", what, ": ", std::strerror(errno));
-  PRUNUS_CHECK(S_ISREG(info.st_mode), what, " is not a regular file");
-  std::FILE* file = std::fopen(path.c_str(), "rb");
-  PRUNUS_CHECK(file, "cannot open ", what, ": ", std::strerror(errno));
-  std::vector<uint8_t> data(static_cast<size_t>(info.st_size));
-  const size_t got = data.empty() ? 0 : std::fread(data.data(), 1, data.size(), file);
-  const bool failed = std::ferror(file) != 0;
-  std::fclose(file);
-  PRUNUS_CHECK(!failed, "cannot read ", what);
-  data.resize(got);
-  return data;
-}
 
 Tensor read_tensor(Cursor& in, const std::string& name, const std::string& what) {
   const uint8_t dtype_code = in.integer<uint8_t>("tensor dtype");
@@ -263,6 +249,21 @@ std::string names_of(const Map& entries) {
 }
 
 }  // namespace
+
+std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what) {
+  struct stat info {};
+  PRUNUS_CHECK(::stat(path.c_str(), &info) == 0, "cannot open ", what, ": ", std::strerror(errno));
+  PRUNUS_CHECK(S_ISREG(info.st_mode), what, " is not a regular file");
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  PRUNUS_CHECK(file, "cannot open ", what, ": ", std::strerror(errno));
+  std::vector<uint8_t> data(static_cast<size_t>(info.st_size));
+  const size_t got = data.empty() ? 0 : std::fread(data.data(), 1, data.size(), file);
+  const bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  PRUNUS_CHECK(!failed, "cannot read ", what);
+  data.resize(got);
+  return data;
+}
 
 // ------------------------------------------------------------ Checkpoint
 
@@ -346,7 +347,7 @@ void write_checkpoint(const std::string& path, const Checkpoint& c) {
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
-  return parse_checkpoint(read_whole_file(path, describe_file(path)), path);
+  return parse_checkpoint(read_file_bytes(path, describe_file(path)), path);
 }
 
 Checkpoint parse_checkpoint(const std::vector<uint8_t>& data, const std::string& path) {

@@ -80,6 +80,10 @@ static Schema build_prunus_schema() {
                       Range{0.0, 1.0, true, true}, false, false)
       .add_int_list("compare.seeds", "1", "train.seed of each repetition of every row (the baseline is shared)",
                     Range::at_least(0), false, false)
+      .add_string_list("compare.every_seed", "",
+                       "rows repeated under every seed of compare.seeds (methods, dense, scratch); the others run "
+                       "under the first seed only; empty = every row",
+                       {"full", "full_plain_l1", "slimming", "swp", "l1norm", "dense", "scratch"})
       .add_float("compare.plain_lambda0", 0.0,
                  "prune.lambda0 of the methods without the adaptive controller (slimming, swp, full_plain_l1); "
                  "0 = prune.lambda0",

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -221,9 +222,16 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
     b.overrides = {{"train.epochs", std::to_string(baseline_epochs(c))}};
     rows.push_back(b);
   }
-  for (const int64_t seed : c.get_int_list("compare.seeds")) {
+  const std::vector<int64_t> seeds = c.get_int_list("compare.seeds");
+  const std::vector<std::string> every_seed = c.get_list("compare.every_seed");
+  for (const int64_t seed : seeds) {
     const std::string s = "seed" + std::to_string(seed);
     std::vector<ComparisonRow> per_seed;
+    // Repetitions cost a full row each; compare.every_seed names the rows worth a spread.
+    auto wanted = [&](const std::string& row_method) {
+      return seed == seeds.front() || every_seed.empty() ||
+             std::find(every_seed.begin(), every_seed.end(), row_method) != every_seed.end();
+    };
     for (const double target : targets) {
       for (const std::string& method : methods) {
         ComparisonRow r;
@@ -244,9 +252,9 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
         if (method == "l1norm")
           r.overrides.push_back({"prune.finetune_epochs", std::to_string(c.get_int("prune.sparse_epochs") +
                                                                          c.get_int("prune.finetune_epochs"))});
-        per_seed.push_back(r);
+        if (wanted(method)) per_seed.push_back(r);
       }
-      if (c.get_bool("compare.scratch")) {
+      if (c.get_bool("compare.scratch") && wanted("scratch")) {
         ComparisonRow r;
         r.kind = r.method = "scratch";
         r.target = target;
@@ -260,7 +268,7 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
         per_seed.push_back(r);
       }
     }
-    if (c.get_bool("compare.dense")) {
+    if (c.get_bool("compare.dense") && wanted("dense")) {
       ComparisonRow r;
       r.kind = r.method = "dense";
       r.seed = seed;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "prunus/error.h"
+#include "prunus/io/json_text.h"
 
 namespace prunus {
 namespace train {
@@ -44,28 +45,6 @@ Json& Json::push(Json value) {
   return *this;
 }
 
-std::string json_quote(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
-
 static std::string number_text(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.10g", value);
@@ -77,7 +56,7 @@ void Json::write(std::string& out, int indent, int depth) const {
     case Kind::Null: out += "null"; return;
     case Kind::Bool: out += bool_ ? "true" : "false"; return;
     case Kind::Number: out += integral_ ? std::to_string(integer_) : number_text(number_); return;
-    case Kind::String: out += json_quote(text_); return;
+    case Kind::String: out += io::json_quote(text_); return;
     case Kind::Array:
     case Kind::Object: break;
   }
@@ -93,7 +72,7 @@ void Json::write(std::string& out, int indent, int depth) const {
   for (size_t i = 0; i < items_.size(); ++i) {
     if (i) out += flat ? ", " : ",";
     if (!flat) out += "\n" + pad;
-    if (is_object) out += json_quote(items_[i].first) + ": ";
+    if (is_object) out += io::json_quote(items_[i].first) + ": ";
     items_[i].second.write(out, indent, depth + 1);
   }
   if (!flat) out += "\n" + std::string(static_cast<size_t>(indent) * depth, ' ');

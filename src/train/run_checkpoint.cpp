@@ -36,13 +36,27 @@ void set_rng(Rng& rng, const std::vector<uint8_t>& bytes, const std::string& wha
   }
 }
 
+}  // namespace
+
 std::string shape_text(const Shape& shape) {
   std::string out;
   for (size_t i = 0; i < shape.size(); ++i) out += (i ? "," : "") + std::to_string(shape[i]);
   return out;
 }
 
-}  // namespace
+Shape parse_shape_text(const std::string& text, const std::string& what) {
+  Shape shape;
+  std::istringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    char* end = nullptr;
+    const long long v = std::strtoll(item.c_str(), &end, 10);
+    PRUNUS_CHECK(!item.empty() && *end == '\0' && v > 0, what, ": bad input shape '", text, "'");
+    shape.push_back(v);
+  }
+  PRUNUS_CHECK(shape.size() == 3, what, ": input shape '", text, "' should be C,H,W");
+  return shape;
+}
 
 void put_model(io::Checkpoint& checkpoint, nn::Module& model, const std::string& arch, const Shape& input_shape) {
   checkpoint.put_string("architecture", nn::describe(model));
@@ -87,18 +101,7 @@ std::string checkpoint_arch(const io::Checkpoint& checkpoint) {
 }
 
 Shape checkpoint_input_shape(const io::Checkpoint& checkpoint) {
-  const std::string& text = checkpoint.string("model.input_shape");
-  Shape shape;
-  std::istringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    char* end = nullptr;
-    const long long v = std::strtoll(item.c_str(), &end, 10);
-    PRUNUS_CHECK(!item.empty() && *end == '\0' && v > 0, checkpoint.source, ": bad model.input_shape '", text, "'");
-    shape.push_back(v);
-  }
-  PRUNUS_CHECK(shape.size() == 3, checkpoint.source, ": model.input_shape '", text, "' should be C,H,W");
-  return shape;
+  return parse_shape_text(checkpoint.string("model.input_shape"), checkpoint.source + " model.input_shape");
 }
 
 void put_optimizer(io::Checkpoint& checkpoint, const optim::SGD& optimizer) {
@@ -180,7 +183,7 @@ const std::set<std::string>& keys_free_on_resume() {
   static const std::set<std::string> keys = {"data.path",       "train.threads",         "train.device",
                                              "out.dir",         "out.checkpoint_every",  "compare.methods",
                                              "compare.flops_targets", "compare.seeds", "compare.dense",
-                                             "compare.scratch", "compare.plain_lambda0"};
+                                             "compare.scratch", "compare.plain_lambda0", "compare.every_seed"};
   return keys;
 }
 

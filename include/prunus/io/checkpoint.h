@@ -65,6 +65,9 @@ Checkpoint read_checkpoint(const std::string& path);
 // `source` names them in messages (and becomes Checkpoint::source).
 Checkpoint parse_checkpoint(const std::vector<uint8_t>& bytes, const std::string& source);
 
+// The whole of a regular file; `what` names it in errors ("checkpoint 'x.bin'").
+std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what);
+
 // The same atomic write for any file (reports, the effective config, JSON logs).
 void write_file_atomic(const std::string& path, const std::string& contents);
 

@@ -1,6 +1,6 @@
 // A small JSON value (null, bool, number, string, array, object with keys in
 // insertion order) and its pretty printer, for the summaries the CLI writes.
-// Only writing is needed: nothing in prunus parses JSON back.
+// Reading JSON back (safetensors headers) is io::parse_json.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -44,9 +44,6 @@ class Json {
   std::string text_;
   std::vector<std::pair<std::string, Json>> items_;  // array items have empty keys
 };
-
-// "text" with quotes, backslashes and control characters escaped.
-std::string json_quote(const std::string& text);
 
 }  // namespace train
 }  // namespace prunus

@@ -36,6 +36,9 @@ std::shared_ptr<nn::Module> load_model(const io::Checkpoint& checkpoint);
 // Loads the checkpoint's tensors and Rng states into an existing model of the same structure.
 void load_model_state(nn::Module& model, const io::Checkpoint& checkpoint);
 std::string checkpoint_arch(const io::Checkpoint& checkpoint);
+// "C,H,W", as model.input_shape stores it, and back (Error naming `what`).
+std::string shape_text(const Shape& shape);
+Shape parse_shape_text(const std::string& text, const std::string& what);
 Shape checkpoint_input_shape(const io::Checkpoint& checkpoint);
 
 void put_optimizer(io::Checkpoint& checkpoint, const optim::SGD& optimizer);
