@@ -5,6 +5,7 @@
 #   make SAN=1           AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
 #   make test            build and run the doctest suite
 #   make bench           CPU kernel and model benchmarks against PyTorch and OpenBLAS
+#   make interop-check   PyTorch -> prunus -> ONNX checked against PyTorch and onnxruntime (skips without them)
 #   make demo            the main job on Fashion-MNIST
 #   make deps            install the Debian packages the build and tests need
 #   BUILD=dir            build directory (default build, build-san with SAN=1)
@@ -84,7 +85,7 @@ LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test bench demo deps clean info gpu-test gpu-bench
+.PHONY: all test bench demo deps clean info gpu-test gpu-bench interop-check
 all: info $(BUILD)/libprunus.a $(BUILD)/prunus $(BUILD)/prunus_tests
 
 info:
@@ -144,6 +145,9 @@ $(BUILD)/prunus_bench: $(BENCH_OBJ) $(BUILD)/libprunus.a
 
 bench: $(BUILD)/prunus $(BUILD)/prunus_bench
 	bash experiments/bench/run_bench.sh $(BUILD)/prunus
+
+interop-check: $(BUILD)/prunus
+	experiments/interop/cross_check.sh
 
 demo: $(BUILD)/prunus
 	./$(BUILD)/prunus demo
