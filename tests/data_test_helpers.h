@@ -2,6 +2,7 @@
 #pragma once
 #include <doctest/doctest.h>
 #include <stdlib.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -60,6 +61,41 @@ inline prunus::data::Dataset numbered_dataset(int n, int channels, int height, i
     d.pixels.insert(d.pixels.end(), size_t(channels) * height * width, uint8_t(i));
   }
   return d;
+}
+
+inline void append_u32_big_endian(Bytes& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
+}
+
+// A minimal PNG: 8-bit grey (channels 1) or RGB (channels 3), no filtering.
+inline void write_png(const std::string& path, int width, int height, int channels, const Bytes& interleaved) {
+  Bytes scanlines;
+  for (int y = 0; y < height; ++y) {
+    scanlines.push_back(0);  // filter type "none"
+    const uint8_t* row = interleaved.data() + size_t(y) * width * channels;
+    scanlines.insert(scanlines.end(), row, row + size_t(width) * channels);
+  }
+  uLongf packed_size = compressBound(uLong(scanlines.size()));
+  Bytes packed(packed_size);
+  REQUIRE(compress(packed.data(), &packed_size, scanlines.data(), uLong(scanlines.size())) == Z_OK);
+  packed.resize(packed_size);
+
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&png](const char* type, const Bytes& body) {
+    append_u32_big_endian(png, uint32_t(body.size()));
+    Bytes typed(type, type + 4);
+    typed.insert(typed.end(), body.begin(), body.end());
+    png.insert(png.end(), typed.begin(), typed.end());
+    append_u32_big_endian(png, uint32_t(crc32(0, typed.data(), uInt(typed.size()))));
+  };
+  Bytes header;
+  append_u32_big_endian(header, uint32_t(width));
+  append_u32_big_endian(header, uint32_t(height));
+  header.insert(header.end(), {8, uint8_t(channels == 1 ? 0 : 2), 0, 0, 0});
+  chunk("IHDR", header);
+  chunk("IDAT", packed);
+  chunk("IEND", {});
+  write_file(path, png);
 }
 
 }  // namespace data_test

@@ -12,9 +12,16 @@
 #include <fstream>
 #include <sstream>
 
+#include "data_test_helpers.h"
+#include "prunus/autograd.h"
+#include "prunus/data/augment.h"
+#include "prunus/data/dataset.h"
+#include "prunus/data/image_folder.h"
+#include "prunus/io/checkpoint.h"
 #include "prunus/models/summary.h"
 #include "prunus/models/zoo.h"
 #include "prunus/train/cli_args.h"
+#include "prunus/train/data_setup.h"
 #include "prunus/train/demo_config.h"
 #include "prunus/train/run_checkpoint.h"
 
@@ -163,11 +170,68 @@ TEST_SUITE("cli") {
     CHECK(o.status == 1);
     o = run_prunus(prunus, "info --model resnet20 --checkpoint x.bin");
     CHECK(o.status == 2);
-    for (const char* command : {"train", "eval", "info", "prune", "demo"}) {
+    for (const char* command : {"train", "eval", "info", "prune", "compare", "import", "export", "predict", "demo"}) {
       o = run_prunus(prunus, std::string(command) + " --help");
       CHECK_MESSAGE(o.status == 0, std::string(command));
       CHECK_MESSAGE(o.out.find("usage: prunus " + std::string(command)) == 0, std::string(command));
     }
+  }
+
+  TEST_CASE("predict: top-1 of each image equals the model's own forward; a bad file is named, the rest classified") {
+    const std::string prunus = prunus_binary();
+    if (prunus.empty()) {
+      MESSAGE("skipped: no up-to-date prunus binary next to the test binary (run `make`, not only `make test`)");
+      return;
+    }
+    data_test::TempDir dir;
+    io::Config config(io::prunus_schema());
+    config.set("model.arch", "lenet", "test");
+    config.set("data.dataset", "fashion_mnist", "test");
+    auto model = models::make_model("lenet", 10, 1, 28, 3);
+    io::Checkpoint checkpoint;
+    train::put_model(checkpoint, *model, "lenet", {1, 28, 28});
+    train::put_run_position(checkpoint, "model", "test", 0);
+    checkpoint.put_string("config", config.dump());
+    io::write_checkpoint(dir / "model.bin", checkpoint);
+
+    // Two RGB images of other sizes (converted to grey, resized, cropped) and a file that is no image.
+    Rng rng(5);
+    const std::vector<std::pair<int, int>> sizes = {{40, 31}, {17, 23}};
+    std::vector<std::string> images;
+    for (size_t i = 0; i < sizes.size(); ++i) {
+      images.push_back(dir / ("image" + std::to_string(i) + ".png"));
+      data_test::write_png(images.back(), sizes[i].first, sizes[i].second, 3,
+                           data_test::random_bytes(size_t(sizes[i].first) * sizes[i].second * 3, rng));
+    }
+    data_test::write_file(dir / "notes.png", data_test::Bytes{'n', 'o', 't', ' ', 'a', 'n', ' ', 'i', 'm', 'a', 'g', 'e'});
+
+    const Outcome o = run_prunus(prunus, "predict --checkpoint " + (dir / "model.bin") + " --top 3 " + images[0] + " " +
+                                             (dir / "notes.png") + " " + images[1]);
+    CHECK(o.status == 1);
+    CHECK(o.err.find(dir / "notes.png") != std::string::npos);
+    CHECK(std::count(o.err.begin(), o.err.end(), '\n') == 1);
+    const std::vector<std::string> names = data::known_class_names("fashion_mnist");
+    REQUIRE(names.size() == 10);
+    model->train(false);
+    for (const std::string& image : images) {
+      const data::DecodedImage decoded = data::decode_image(image, 1);
+      const std::vector<uint8_t> chw = data::resize_and_center_crop(decoded.pixels.data(), decoded.width,
+                                                                    decoded.height, 1, 28);
+      std::vector<float> x(chw.size());
+      data::augment_image(chw.data(), 1, 28, 28, train::normalization_for("fashion_mnist", 1), data::AugmentChoice{},
+                          x.data());
+      NoGradGuard no_grad;
+      const Tensor logits = (*model)(Tensor::from_vector({1, 1, 28, 28}, x));
+      const int best = int(std::max_element(logits.f32(), logits.f32() + 10) - logits.f32());
+      const std::string expected = image + ":  " + names[best] + " ";
+      CHECK_MESSAGE(o.out.find(expected) != std::string::npos, o.out);
+    }
+    CHECK(std::count(o.out.begin(), o.out.end(), '\n') == 2);
+    CHECK(std::count(o.out.begin(), o.out.end(), '%') == 6);  // --top 3
+    // Nothing to classify, or no image given: errors, not crashes.
+    CHECK(run_prunus(prunus, "predict --checkpoint " + (dir / "model.bin") + " " + (dir / "notes.png")).status == 1);
+    CHECK(run_prunus(prunus, "predict --checkpoint " + (dir / "model.bin")).status == 2);
+    CHECK(run_prunus(prunus, "predict --checkpoint " + (dir / "missing.bin") + " " + images[0]).status == 1);
   }
 
   TEST_CASE("demo: the built-in config equals experiments/configs/fashion_lenet_demo.conf") {

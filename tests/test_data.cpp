@@ -32,10 +32,6 @@ void write_gz(const std::string& path, const Bytes& bytes) {
   REQUIRE(gzclose(file) == Z_OK);
 }
 
-void append_u32_big_endian(Bytes& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
-}
-
 Bytes idx_images(uint32_t magic, uint32_t count, uint32_t rows, uint32_t cols, const Bytes& pixels) {
   Bytes out;
   for (uint32_t v : {magic, count, rows, cols}) append_u32_big_endian(out, v);
@@ -50,38 +46,6 @@ Bytes idx_labels(uint32_t count, const Bytes& labels) {
   out.insert(out.end(), labels.begin(), labels.end());
   return out;
 }
-
-// A minimal PNG: 8-bit grey (channels 1) or RGB (channels 3), no filtering.
-void write_png(const std::string& path, int width, int height, int channels, const Bytes& interleaved) {
-  Bytes scanlines;
-  for (int y = 0; y < height; ++y) {
-    scanlines.push_back(0);  // filter type "none"
-    const uint8_t* row = interleaved.data() + size_t(y) * width * channels;
-    scanlines.insert(scanlines.end(), row, row + size_t(width) * channels);
-  }
-  uLongf packed_size = compressBound(uLong(scanlines.size()));
-  Bytes packed(packed_size);
-  REQUIRE(compress(packed.data(), &packed_size, scanlines.data(), uLong(scanlines.size())) == Z_OK);
-  packed.resize(packed_size);
-
-  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  auto chunk = [&png](const char* type, const Bytes& body) {
-    append_u32_big_endian(png, uint32_t(body.size()));
-    Bytes typed(type, type + 4);
-    typed.insert(typed.end(), body.begin(), body.end());
-    png.insert(png.end(), typed.begin(), typed.end());
-    append_u32_big_endian(png, uint32_t(crc32(0, typed.data(), uInt(typed.size()))));
-  };
-  Bytes header;
-  append_u32_big_endian(header, uint32_t(width));
-  append_u32_big_endian(header, uint32_t(height));
-  header.insert(header.end(), {8, uint8_t(channels == 1 ? 0 : 2), 0, 0, 0});
-  chunk("IHDR", header);
-  chunk("IDAT", packed);
-  chunk("IEND", {});
-  write_file(path, png);
-}
-
 }  // namespace
 
 TEST_SUITE("data") {

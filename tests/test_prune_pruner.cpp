@@ -209,6 +209,37 @@ TEST_SUITE("prune") {
     for (const auto& layer : count.convs) CHECK(double(layer.macs) / double(layer.dense_macs) > 0.4);
   }
 
+  TEST_CASE("pruner: top-up ranked within each conv takes from every conv, ranked by kind empties the weak ones") {
+    // Stage-1 gates 20x smaller than the rest, as a per-layer L1 strength leaves them:
+    // the model-wide ranking zeroes stage 1 first, the per-conv ranking spreads the cut.
+    auto run = [](prune::GateNormalization normalization) {
+      auto model = models::make_model("resnet20", 10, 3, 16, 5);
+      const auto a = prune::analyze_model(*model, {3, 16, 16});
+      const auto state = prune::plan_gates(a, {});
+      prune::enable_gates(*model, state);
+      randomize_gates(*model, state, 31);
+      for (const auto& layer : a.convs) {
+        if (layer.name.rfind("layer1.", 0) != 0) continue;
+        auto conv = prune::conv_module(*model, layer.name);
+        for (int64_t i = 0; i < conv->stripe_gate.numel(); ++i) conv->stripe_gate.f32()[i] *= 0.05f;
+        if (!layer.in_d)
+          for (int64_t i = 0; i < layer.out_channels; ++i)
+            prune::batch_norm_module(*model, layer.bn)->weight.f32()[i] *= 0.05f;
+      }
+      const auto result = prune::top_up(*model, a, state, 0.4, 0.02, normalization);
+      CHECK(result.reached);
+      const auto count = prune::count_model(*model, a);
+      double least = 1;  // the smallest share of MACs left in any conv of stage 1
+      for (const auto& layer : count.convs)
+        if (layer.name.rfind("layer1.", 0) == 0) least = std::min(least, double(layer.macs) / double(layer.dense_macs));
+      return least;
+    };
+    const double by_kind = run(prune::GateNormalization::Kind);
+    const double by_layer = run(prune::GateNormalization::Layer);
+    CHECK(by_kind < 0.1);
+    CHECK(by_layer > 0.4);
+  }
+
   TEST_CASE("pruner: thresholds zero the gates below them, and only those") {
     ChainNet model;
     const auto a = prune::analyze_model(model, {3, 5, 5});

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <algorithm>
+
 #include "commands.h"
 #include "zoo_model_options.h"
 #include "prunus/io/checkpoint.h"
@@ -50,6 +52,16 @@ static void print_pruned_count(nn::Module& model, const Shape& input_shape) {
               static_cast<long long>(count.macs), static_cast<long long>(count.dense_macs),
               train::percent(count.flops_reduction()).c_str(), static_cast<long long>(count.params),
               static_cast<long long>(count.dense_params));
+  // Per conv: what the gates and masks leave alive, so a reader sees which layers sparsity emptied.
+  std::printf("%-20s %2s %12s %9s %9s %7s\n", "conv", "D", "filters", "inputs", "stripes", "MACs");
+  for (const prune::LayerCount& c : count.convs) {
+    const int64_t positions = c.dense_shape.size() == 4 ? c.dense_shape[2] * c.dense_shape[3] : 1;
+    std::printf("%-20s %2s %5lld of %-4lld %4lld/%-4lld %9s %7s\n", c.name.c_str(), c.in_d ? "D" : "",
+                static_cast<long long>(c.filters_alive), static_cast<long long>(c.filters),
+                static_cast<long long>(c.inputs_alive), static_cast<long long>(c.inputs),
+                train::percent(double(c.stripes_alive) / double(std::max<int64_t>(1, c.filters * positions))).c_str(),
+                train::percent(double(c.macs) / double(std::max<int64_t>(1, c.dense_macs))).c_str());
+  }
 }
 
 int cmd_info(const Args& words) {

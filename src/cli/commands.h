@@ -19,6 +19,7 @@ int cmd_demo(const Args& args);
 int cmd_compare(const Args& args);
 int cmd_import(const Args& args);
 int cmd_export(const Args& args);
+int cmd_predict(const Args& args);
 
 }  // namespace cli
 }  // namespace prunus

@@ -27,6 +27,7 @@ const CommandEntry kCommands[] = {
     {"compare", prunus::cli::cmd_compare, "a fair comparison of pruning methods with dense and scratch controls"},
     {"import", prunus::cli::cmd_import, "a PyTorch (safetensors) state dict into a prunus checkpoint"},
     {"export", prunus::cli::cmd_export, "a checkpoint's model to ONNX or safetensors"},
+    {"predict", prunus::cli::cmd_predict, "classify image files with a checkpoint's model (top-5)"},
     {"demo", prunus::cli::cmd_demo, "train and prune a small CNN on Fashion-MNIST in a few minutes"},
 };
 

@@ -7,9 +7,6 @@
 namespace prunus {
 namespace data {
 
-static const std::vector<std::string> kCifar10ClassNames = {
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
-
 // Appends the records of one file to `out`.
 static void append_cifar10_file(const std::string& path, Dataset& out) {
   std::ifstream file(path, std::ios::binary | std::ios::ate);
@@ -45,7 +42,7 @@ Dataset load_cifar10(const std::vector<std::string>& files) {
   out.height = 32;
   out.width = 32;
   out.num_classes = 10;
-  out.class_names = kCifar10ClassNames;
+  out.class_names = known_class_names("cifar10");
   for (size_t i = 0; i < files.size(); ++i) {
     append_cifar10_file(files[i], out);
     out.name += (i ? "+" : "cifar10:") + files[i];

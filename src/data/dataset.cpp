@@ -62,5 +62,14 @@ std::string find_fashion_mnist_dir(const std::vector<std::string>& candidates) {
   return find_existing_dir(candidates);
 }
 
+std::vector<std::string> known_class_names(const std::string& dataset_kind) {
+  if (dataset_kind == "cifar10")
+    return {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
+  if (dataset_kind == "mnist") return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  if (dataset_kind == "fashion_mnist")
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  return {};
+}
+
 }  // namespace data
 }  // namespace prunus

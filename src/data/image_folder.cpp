@@ -103,6 +103,21 @@ std::vector<uint8_t> resize_and_center_crop(const uint8_t* in, int width, int he
   return out;
 }
 
+DecodedImage decode_image(const std::string& path, int channels) {
+  PRUNUS_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
+  DecodedImage out;
+  int in_file = 0;
+  std::unique_ptr<uint8_t, void (*)(void*)> decoded(
+      stbi_load(path.c_str(), &out.width, &out.height, &in_file, channels), stbi_image_free);
+  if (!decoded) {
+    const char* reason = stbi_failure_reason();
+    throw Error(path + " (" + (reason ? reason : "unknown error") + ")");
+  }
+  out.channels = channels;
+  out.pixels.assign(decoded.get(), decoded.get() + size_t(out.width) * out.height * channels);
+  return out;
+}
+
 Dataset load_image_folder(const std::string& root, int image_size, std::vector<std::string>* skipped_files) {
   PRUNUS_CHECK(image_size > 0, "load_image_folder('", root, "'): image_size is ", image_size,
                ", expected a positive number of pixels");
@@ -123,16 +138,16 @@ Dataset load_image_folder(const std::string& root, int image_size, std::vector<s
     out.class_names.push_back(class_dirs[label].filename().string());
     for (const fs::path& file : sorted_entries(class_dirs[label], /*want_dirs=*/false)) {
       ++files_seen;
-      int width = 0, height = 0, channels_in_file = 0;
-      std::unique_ptr<uint8_t, void (*)(void*)> decoded(
-          stbi_load(file.c_str(), &width, &height, &channels_in_file, 3), stbi_image_free);
-      if (!decoded) {
-        const char* reason = stbi_failure_reason();
+      DecodedImage decoded;
+      try {
+        decoded = decode_image(file.string(), 3);
+      } catch (const Error& e) {
         skipped.push_back(file.string());
-        skipped_with_reasons.push_back(file.string() + " (" + (reason ? reason : "unknown error") + ")");
+        skipped_with_reasons.push_back(e.what());
         continue;
       }
-      const std::vector<uint8_t> image = resize_and_center_crop(decoded.get(), width, height, 3, image_size);
+      const std::vector<uint8_t> image =
+          resize_and_center_crop(decoded.pixels.data(), decoded.width, decoded.height, 3, image_size);
       out.pixels.insert(out.pixels.end(), image.begin(), image.end());
       out.labels.push_back(int(label));
     }

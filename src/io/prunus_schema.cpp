@@ -68,6 +68,10 @@ static Schema build_prunus_schema() {
                  Range::positive())
       .add_float("prune.topup_step", 0.02, "fraction of remaining gates zeroed per top-up round",
                  Range::above_to(0, 1))
+      .add_string("prune.topup_ranking", "kind",
+                  "what a gate's magnitude is divided by to rank it in the top-up: the mean of its kind over the "
+                  "whole model (kind), or over its own conv (layer: every conv gives up its own weakest)",
+                  {"kind", "layer"})
       .add_int("prune.bn_recalibration_batches", 50,
                "training batches whose statistics replace every BN's running mean/var after the prune step; 0 = off",
                Range::at_least(0))

@@ -76,11 +76,13 @@ Tensor GateZeroer::gate_tensor(int conv_index, GateKind kind) const {
   return Tensor();
 }
 
-std::vector<GateCandidate> GateZeroer::candidates() const {
+std::vector<GateCandidate> GateZeroer::candidates(GateNormalization normalization) const {
   std::vector<GateCandidate> result;
-  double sum[4] = {0, 0, 0, 0};
-  int64_t n[4] = {0, 0, 0, 0};
-  for (size_t i = 0; i < analysis_.convs.size(); ++i) {
+  // Sum and count of magnitudes per (conv, kind); the model-wide mean adds the convs up.
+  const size_t convs = analysis_.convs.size();
+  std::vector<double> sum(convs * 4, 0.0);
+  std::vector<int64_t> n(convs * 4, 0);
+  for (size_t i = 0; i < convs; ++i) {
     const ConvGates& g = state_.convs[i];
     for (GateKind kind : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight}) {
       if (!g.has(kind)) continue;
@@ -96,13 +98,29 @@ std::vector<GateCandidate> GateZeroer::candidates() const {
         c.index = j;
         c.magnitude = std::abs(double(v[j]));
         c.tie_break = double(j) / double(t.numel());
-        sum[int(kind)] += c.magnitude;
-        ++n[int(kind)];
+        sum[i * 4 + int(kind)] += c.magnitude;
+        ++n[i * 4 + int(kind)];
         result.push_back(c);
       }
     }
   }
-  for (GateCandidate& c : result) c.score = c.magnitude / (sum[int(c.kind)] / double(n[int(c.kind)]));
+  if (normalization == GateNormalization::Kind)
+    for (int kind = 0; kind < 4; ++kind) {
+      double total = 0;
+      int64_t count = 0;
+      for (size_t i = 0; i < convs; ++i) {
+        total += sum[i * 4 + kind];
+        count += n[i * 4 + kind];
+      }
+      for (size_t i = 0; i < convs; ++i) {
+        sum[i * 4 + kind] = total;
+        n[i * 4 + kind] = count;
+      }
+    }
+  for (GateCandidate& c : result) {
+    const size_t k = size_t(c.conv) * 4 + size_t(c.kind);
+    c.score = c.magnitude / (sum[k] / double(n[k]));
+  }
   return result;
 }
 

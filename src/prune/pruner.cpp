@@ -38,7 +38,7 @@ int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const
 }
 
 TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
-                         double step, CandidateRanking ranking) {
+                         double step, CandidateRanking ranking, GateNormalization normalization) {
   TopUp result;
   for (;;) {
     GateZeroer zeroer(model, analysis, state);
@@ -48,7 +48,7 @@ TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const
       break;
     }
     std::vector<GateCandidate> candidates =
-        ranking == CandidateRanking::Gates ? zeroer.candidates() : zeroer.filter_norm_candidates();
+        ranking == CandidateRanking::Gates ? zeroer.candidates(normalization) : zeroer.filter_norm_candidates();
     sort_weakest_first(candidates, /*by_score=*/true);
     int64_t quota = std::max<int64_t>(1, int64_t(std::ceil(step * double(candidates.size()))));
     // A round that would overshoot the target by more than the tolerance is
@@ -76,10 +76,11 @@ TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const
   return result;
 }
 
-TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target, double step) {
+TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target, double step,
+             GateNormalization normalization) {
   PRUNUS_CHECK(target >= 0 && target < 1, "prune top-up: target FLOPs reduction must be in [0, 1), got ", target);
   PRUNUS_CHECK(step > 0 && step <= 1, "prune top-up: step must be in (0, 1], got ", step);
-  return zero_weakest_until(model, analysis, state, target, step, CandidateRanking::Gates);
+  return zero_weakest_until(model, analysis, state, target, step, CandidateRanking::Gates, normalization);
 }
 
 FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis) {
@@ -170,8 +171,10 @@ PruneOutcome zero_gates_for_target(nn::Module& model, const GraphAnalysis& analy
         << out.gates_thresholded << " gates zeroed, FLOPs -" << 100 * flops_reduction(model, analysis) << "%\n";
   }
   if (options.target_flops_reduction > 0) {
-    out.top_up = top_up(model, analysis, state, options.target_flops_reduction, options.top_up_step);
-    log << "top-up to -" << 100 * options.target_flops_reduction << "%: " << out.top_up.gates << " gates in "
+    out.top_up = top_up(model, analysis, state, options.target_flops_reduction, options.top_up_step,
+                        options.top_up_ranking);
+    log << "top-up to -" << 100 * options.target_flops_reduction << "% (gates ranked within their "
+        << (options.top_up_ranking == GateNormalization::Layer ? "conv" : "kind") << "): " << out.top_up.gates << " gates in "
         << out.top_up.rounds << " rounds, FLOPs -" << 100 * out.top_up.flops_reduction << "%"
         << (out.top_up.reached ? "" : " (target not reachable: every conv is down to one filter)") << "\n";
   }

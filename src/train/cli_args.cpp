@@ -31,6 +31,10 @@ ParsedArgs parse_command_line(const CommandSpec& spec, const std::vector<std::st
       parsed.help = true;
       continue;
     }
+    if (spec.positional && (word.size() < 3 || word.compare(0, 2, "--") != 0)) {
+      parsed.values[""].push_back(word);
+      continue;
+    }
     if (word.size() < 3 || word.compare(0, 2, "--") != 0)
       throw UsageError("unexpected argument '" + word + "' for " + command + " (options: " + option_list(spec) + ")");
     std::string name = word.substr(2), value;

@@ -140,11 +140,24 @@ std::shared_ptr<nn::Module> Pipeline::dense_model() {
   return model;
 }
 
+// Keys that act only after `stage`: its checkpoint does not depend on them, so
+// a run may branch from it with other values (copy stage_baseline.bin and
+// stage_sparse.bin into a new out.dir to try other prune-step settings on the
+// same sparse model).
+static std::set<std::string> keys_acting_after(const std::string& stage) {
+  std::set<std::string> keys;
+  if (stage == "baseline" || stage == "sparse" || stage == "prune")
+    keys.insert({"prune.finetune_epochs", "prune.finetune_lr"});
+  if (stage == "baseline" || stage == "sparse")
+    keys.insert({"prune.topup_step", "prune.topup_ranking", "prune.threshold", "prune.bn_recalibration_batches"});
+  return keys;
+}
+
 std::shared_ptr<nn::Module> Pipeline::load_stage(const std::string& stage, bool restore_records) {
   const io::Checkpoint checkpoint = io::read_checkpoint(stage_path(stage));
   PRUNUS_CHECK(checkpoint_kind(checkpoint) == "stage" && checkpoint_phase(checkpoint) == stage, checkpoint.source,
                " is not the '", stage, "' stage of a prunus prune run");
-  require_same_config(checkpoint, config_);
+  require_same_config(checkpoint, config_, keys_acting_after(stage));
   if (restore_records) {
     ctx_.history = checkpoint_history(checkpoint);
     result_.stages = parse_stage_results(checkpoint.string("pipeline.stages"), checkpoint.source);
@@ -336,6 +349,8 @@ void Pipeline::run_prune() {
     prune::PrunerOptions options;
     options.target_flops_reduction = target;
     options.top_up_step = step;
+    options.top_up_ranking = config_.get_string("prune.topup_ranking") == "layer" ? prune::GateNormalization::Layer
+                                                                                   : prune::GateNormalization::Kind;
     const double threshold = config_.get_float("prune.threshold");
     options.use_thresholds = preset_.use_thresholds || threshold > 0;
     options.filter_threshold = options.channel_threshold = options.weight_threshold = threshold;

@@ -187,8 +187,11 @@ const std::set<std::string>& keys_free_on_resume() {
   return keys;
 }
 
-void require_same_config(const io::Checkpoint& checkpoint, const io::Config& current) {
-  const auto diff = config_differences(checkpoint_config(checkpoint), current, keys_free_on_resume());
+void require_same_config(const io::Checkpoint& checkpoint, const io::Config& current,
+                         const std::set<std::string>& also_free) {
+  std::set<std::string> free = keys_free_on_resume();
+  free.insert(also_free.begin(), also_free.end());
+  const auto diff = config_differences(checkpoint_config(checkpoint), current, free);
   if (diff.empty()) return;
   std::string list;
   for (const auto& d : diff) list += (list.empty() ? "" : "; ") + d;

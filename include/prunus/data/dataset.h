@@ -34,6 +34,9 @@ std::string find_existing_dir(const std::vector<std::string>& candidates);
 
 // Where CIFAR-10 usually lives: data/cifar-10-batches-bin (the download
 // script's target) or ../shared/data/cifar-10-batches-bin.
+// The class names of a dataset kind ("cifar10", "mnist", "fashion_mnist"); empty for others.
+std::vector<std::string> known_class_names(const std::string& dataset_kind);
+
 std::vector<std::string> default_cifar10_dirs();
 std::string find_cifar10_dir(const std::vector<std::string>& candidates = default_cifar10_dirs());
 

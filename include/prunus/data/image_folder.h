@@ -19,6 +19,15 @@ namespace data {
 Dataset load_image_folder(const std::string& root, int image_size,
                           std::vector<std::string>* skipped_files = nullptr);
 
+// A decoded image file (stb_image: JPEG, PNG, BMP, ...) as interleaved HWC
+// uint8 with `channels` channels (1: luminance, 3: RGB). Error naming the file
+// and stb's reason when it cannot be decoded.
+struct DecodedImage {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;
+};
+DecodedImage decode_image(const std::string& path, int channels);
+
 // Interleaved (HWC) uint8 image of width x height x channels -> planar (CHW)
 // size x size: shorter side scaled to `size` with bilinear interpolation
 // (pixel centres aligned, edges clamped), then the centre square cut out.

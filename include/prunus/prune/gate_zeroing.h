@@ -18,12 +18,20 @@ class Module;
 }
 namespace prune {
 
+// What a gate's magnitude is divided by when gates of different kinds and
+// layers are ranked together: BN gammas and stripe gates live on different
+// scales, and under a per-layer L1 strength so do the gates of different convs.
+enum class GateNormalization {
+  Kind,   // the mean magnitude of its kind over the whole model
+  Layer,  // the mean magnitude of its kind in its own conv
+};
+
 struct GateCandidate {
   int conv = 0;
   GateKind kind = GateKind::Filter;
   int64_t index = 0;       // flat index into the gate tensor (filter: the filter)
   double magnitude = 0;    // |gate| (filter norm for filter_norm_candidates)
-  double score = 0;        // magnitude / mean magnitude of its kind
+  double score = 0;        // magnitude / mean magnitude of its kind (model- or conv-wide)
   // index / size of its gate tensor: sorting equal scores by it interleaves
   // the layers instead of emptying the first one (gates that were never
   // trained are all equal).
@@ -38,7 +46,7 @@ class GateZeroer {
 
   const ModelCount& count() const { return count_; }
   // Every non-zero gate of a live filter, of the kinds the plan enables.
-  std::vector<GateCandidate> candidates() const;
+  std::vector<GateCandidate> candidates(GateNormalization normalization = GateNormalization::Kind) const;
   // Every live filter of every conv not in D, by the L1 norm of its effective
   // weights, normalized by its conv's mean filter norm (Li et al.).
   std::vector<GateCandidate> filter_norm_candidates() const;

@@ -3,7 +3,7 @@
 //   thresholds (optional): gates below a per-kind threshold become zero;
 //   top-up: while the FLOPs reduction of the zero gates is below the target,
 //     rank the remaining gates globally by |gate| / mean |gate| of their kind
-//     and zero the weakest `top_up_step` of them, then count again (a round
+//     (over the model, or over their own conv: GateNormalization) and zero the weakest `top_up_step` of them, then count again (a round
 //     that overshoots by more than kTopUpTolerance is undone and halved);
 //   coarse: remove the filters (convs not in D) whose gate is zero or whose
 //     effective weights are all zero; never every filter of a conv (the
@@ -18,6 +18,7 @@
 
 #include "prunus/prune/analysis.h"
 #include "prunus/prune/filter_removal.h"
+#include "prunus/prune/gate_zeroing.h"
 #include "prunus/prune/gates.h"
 
 namespace prunus {
@@ -29,6 +30,7 @@ namespace prune {
 struct PrunerOptions {
   double target_flops_reduction = 0.0;  // in [0,1); 0: no top-up
   double top_up_step = 0.02;            // share of the remaining gates zeroed per round
+  GateNormalization top_up_ranking = GateNormalization::Kind;
   bool use_thresholds = false;          // zero gates with |gate| < threshold of their kind first
   double filter_threshold = 0.0, channel_threshold = 0.0, stripe_threshold = 0.01, weight_threshold = 0.0;
 };
@@ -63,14 +65,15 @@ struct PruneOutcome {
 int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
                          const PrunerOptions& thresholds);
 TopUp top_up(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
-             double step = 0.02);
+             double step = 0.02, GateNormalization normalization = GateNormalization::Kind);
 // The loop behind top_up and the L1-norm baseline: zero the weakest `step`
 // share of the candidates (the plan's gates, or filters ranked by weight
 // norm), recount the FLOPs, repeat until `target` or until nothing more can
 // be zeroed.
 enum class CandidateRanking { Gates, FilterWeightNorms };
 TopUp zero_weakest_until(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state, double target,
-                         double step, CandidateRanking ranking);
+                         double step, CandidateRanking ranking,
+                         GateNormalization normalization = GateNormalization::Kind);
 FilterRemoval coarse_prune(nn::Module& model, const GraphAnalysis& analysis);
 // Runs coarse_prune first (so no filter of a conv outside D ends all-masked
 // without its constant folded), then writes the masks; `removed` receives

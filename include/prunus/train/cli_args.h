@@ -31,6 +31,7 @@ struct CommandSpec {
   std::string usage;         // "prunus train --config FILE [--set KEY=VALUE]... [--resume]"
   std::vector<OptionSpec> options;  // --help is implicit
   std::string details;       // printed after the options by --help
+  bool positional = false;   // words that are not options are kept, in order, as values[""] (file lists)
 };
 
 struct ParsedArgs {

@@ -66,7 +66,9 @@ std::vector<std::string> config_differences(const io::Config& stored, const io::
 // it runs. (A different thread count may change the float rounding.)
 const std::set<std::string>& keys_free_on_resume();
 // Throws, listing the differences, unless the checkpoint was written with the same config.
-void require_same_config(const io::Checkpoint& checkpoint, const io::Config& current);
+// `also_free`: keys the caller knows the checkpoint's contents do not depend on.
+void require_same_config(const io::Checkpoint& checkpoint, const io::Config& current,
+                         const std::set<std::string>& also_free = {});
 
 }  // namespace train
 }  // namespace prunus
