@@ -233,6 +233,27 @@ TEST_SUITE("optim") {
     CHECK(q.to_vector_f64() == std::vector<double>{0.75, -0.75});
   }
 
+  TEST_CASE("proximal L1 with a fixed step size: the shrink does not follow the scheduled lr") {
+    // lr 0.1 for the gradient step, 0.5 (times lr_scale 0.5) for the prox: 1 - 0.1*0.5*1 = 0.95, minus 0.25*0.5.
+    Tensor p = param_f64({1, -1});
+    SGD sgd({group("gates", {p}, 0.0, false, 0.0, 0.5)}, 0.1);
+    sgd.set_l1_step_size(0.5);
+    sgd.set_l1(p, Tensor::full({1}, 0.5, DType::F64));
+    give_grad_f64(p, {1, -1});
+    sgd.step();
+    CHECK(p.to_vector_f64() == std::vector<double>{0.825, -0.825});
+    // The lr falls to 0: the gradient no longer moves p, the prox still shrinks it by 0.125.
+    sgd.set_lr(0.0);
+    give_grad_f64(p, {1, -1});
+    sgd.step();
+    CHECK(p.to_vector_f64() == std::vector<double>{0.7, -0.7});
+    // Back to the scheduled lr: with lr 0 nothing moves.
+    sgd.set_l1_step_size(0.0);
+    sgd.step();
+    CHECK(p.to_vector_f64() == std::vector<double>{0.7, -0.7});
+    CHECK_THROWS_AS(sgd.set_l1_step_size(-1), Error);
+  }
+
   TEST_CASE("proximal L1 zeros persist while the strength beats the gradient, momentum reset on zero") {
     Rng rng(5);
     const Shape shape{5, 1, 3, 3};

@@ -68,6 +68,11 @@ static Schema build_prunus_schema() {
                  Range::positive())
       .add_float("prune.topup_step", 0.02, "fraction of remaining gates zeroed per top-up round",
                  Range::above_to(0, 1))
+      .add_string("prune.l1_step", "scheduled",
+                  "step size of the proximal L1 step in sparse training: the scheduled lr (scheduled), or "
+                  "prune.sparse_lr throughout (constant: the strength the controller sets is not faded out by a "
+                  "decaying lr)",
+                  {"scheduled", "constant"})
       .add_string("prune.topup_ranking", "kind",
                   "what a gate's magnitude is divided by to rank it in the top-up: the mean of its kind over the "
                   "whole model (kind), or over its own conv (layer: every conv gives up its own weakest)",

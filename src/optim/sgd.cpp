@@ -66,7 +66,7 @@ void update_chunk(const ParamData<T>& d, int64_t begin, int64_t n, T step_size, 
 }
 
 template <typename T>
-void step_chunk(const ParamData<T>& d, int64_t begin, int64_t n, T step_size, T momentum, T decay,
+void step_chunk(const ParamData<T>& d, int64_t begin, int64_t n, T step_size, T l1_step_size, T momentum, T decay,
                 bool nesterov, bool reset_momentum_on_zero) {
   if (d.mask) zero_where_masked(d.grad + begin, d.mask + begin, n);
   const bool has_momentum = d.momentum != nullptr;
@@ -90,23 +90,23 @@ void step_chunk(const ParamData<T>& d, int64_t begin, int64_t n, T step_size, T 
     const T* s = d.l1_scalar ? d.l1_strength : d.l1_strength + begin;
     const bool reset = reset_momentum_on_zero && has_momentum;
     if (d.l1_scalar)
-      reset ? proximal_l1<T, true, true>(p, buf, s, n, step_size)
-            : proximal_l1<T, true, false>(p, buf, s, n, step_size);
+      reset ? proximal_l1<T, true, true>(p, buf, s, n, l1_step_size)
+            : proximal_l1<T, true, false>(p, buf, s, n, l1_step_size);
     else
-      reset ? proximal_l1<T, false, true>(p, buf, s, n, step_size)
-            : proximal_l1<T, false, false>(p, buf, s, n, step_size);
+      reset ? proximal_l1<T, false, true>(p, buf, s, n, l1_step_size)
+            : proximal_l1<T, false, false>(p, buf, s, n, l1_step_size);
   }
 }
 
 template <typename T>
-void step_tensor(const ParamData<T>& d, int64_t numel, double step_size, double momentum, double decay,
-                 bool nesterov, bool reset_momentum_on_zero) {
+void step_tensor(const ParamData<T>& d, int64_t numel, double step_size, double l1_step_size, double momentum,
+                 double decay, bool nesterov, bool reset_momentum_on_zero) {
   const int64_t chunks = (numel + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static) if (chunks >= kParallelChunks)
   for (int64_t c = 0; c < chunks; ++c) {
     const int64_t begin = c * kChunk;
     step_chunk<T>(d, begin, std::min(kChunk, numel - begin), static_cast<T>(step_size),
-                  static_cast<T>(momentum), static_cast<T>(decay), nesterov, reset_momentum_on_zero);
+                  static_cast<T>(l1_step_size), static_cast<T>(momentum), static_cast<T>(decay), nesterov, reset_momentum_on_zero);
   }
 }
 
@@ -207,6 +207,7 @@ void SGD::step_param(ParamState& state) {
   if (group.momentum > 0 && !state.momentum.defined())
     state.momentum = Tensor::zeros(state.param.shape(), state.param.dtype());
   const double step_size = lr_ * group.lr_scale;
+  const double l1_step_size = options_.l1_step_size > 0 ? options_.l1_step_size * group.lr_scale : step_size;
   const int64_t n = state.param.numel();
   const bool l1_scalar = state.l1_strength.defined() && state.l1_strength.numel() == 1;
   if (state.param.dtype() == DType::F32) {
@@ -214,16 +215,22 @@ void SGD::step_param(ParamState& state) {
                        state.momentum.defined() ? state.momentum.f32() : nullptr,
                        state.mask.defined() ? state.mask.f32() : nullptr,
                        state.l1_strength.defined() ? state.l1_strength.f32() : nullptr, l1_scalar};
-    step_tensor(d, n, step_size, group.momentum, group.weight_decay, group.nesterov,
+    step_tensor(d, n, step_size, l1_step_size, group.momentum, group.weight_decay, group.nesterov,
                 options_.reset_momentum_on_zero);
   } else {
     ParamData<double> d{state.param.f64(), grad.f64(),
                         state.momentum.defined() ? state.momentum.f64() : nullptr,
                         state.mask.defined() ? state.mask.f64() : nullptr,
                         state.l1_strength.defined() ? state.l1_strength.f64() : nullptr, l1_scalar};
-    step_tensor(d, n, step_size, group.momentum, group.weight_decay, group.nesterov,
+    step_tensor(d, n, step_size, l1_step_size, group.momentum, group.weight_decay, group.nesterov,
                 options_.reset_momentum_on_zero);
   }
+}
+
+void SGD::set_l1_step_size(double step_size) {
+  PRUNUS_CHECK(std::isfinite(step_size) && step_size >= 0, "SGD: the L1 step size must be finite and >= 0, got ",
+               step_size);
+  options_.l1_step_size = step_size;
 }
 
 void SGD::zero_grad() {

@@ -143,13 +143,15 @@ std::shared_ptr<nn::Module> Pipeline::dense_model() {
 // Keys that act only after `stage`: its checkpoint does not depend on them, so
 // a run may branch from it with other values (copy stage_baseline.bin and
 // stage_sparse.bin into a new out.dir to try other prune-step settings on the
-// same sparse model).
+// same sparse model; stage_baseline.bin alone to try other sparse-training settings).
 static std::set<std::string> keys_acting_after(const std::string& stage) {
   std::set<std::string> keys;
   if (stage == "baseline" || stage == "sparse" || stage == "prune")
     keys.insert({"prune.finetune_epochs", "prune.finetune_lr"});
   if (stage == "baseline" || stage == "sparse")
     keys.insert({"prune.topup_step", "prune.topup_ranking", "prune.threshold", "prune.bn_recalibration_batches"});
+  if (stage == "baseline")
+    keys.insert({"prune.l1_step", "prune.lambda0", "prune.sparse_lr", "prune.sparse_epochs", "prune.bn_gate_init"});
   return keys;
 }
 
@@ -284,6 +286,7 @@ bool Pipeline::run_sparse() {
   }
   const double lr = config_.get_float("prune.sparse_lr");
   auto optimizer = make_optimizer(*model, config_, lr);
+  if (config_.get_string("prune.l1_step") == "constant") optimizer->set_l1_step_size(lr);
   prune::RegularizerOptions options;
   options.adaptive = preset_.adaptive;
   options.lambda0 = config_.get_float("prune.lambda0");
@@ -296,8 +299,9 @@ bool Pipeline::run_sparse() {
     regularizer.set_lambda0(parse_exact_number(checkpoint.string("regularizer.lambda0"), checkpoint.source));
     earlier = parse_lambda_trace(checkpoint.string("regularizer.trace"), checkpoint.source);
   } else {
-    say("sparse: %s; lambda0 %g%s\n", preset_.description.c_str(), options.lambda0,
-        options.adaptive && options.target_flops_reduction > 0 ? ", adapted each epoch toward the FLOPs target" : "");
+    say("sparse: %s; lambda0 %g%s; L1 step %s\n", preset_.description.c_str(), options.lambda0,
+        options.adaptive && options.target_flops_reduction > 0 ? ", adapted each epoch toward the FLOPs target" : "",
+        config_.get_string("prune.l1_step") == "constant" ? "prune.sparse_lr throughout" : "the scheduled lr");
   }
   regularizer.apply(*optimizer);
   auto full_trace = [&] {

@@ -46,6 +46,10 @@ struct SgdOptions {
   // exceeds the threshold. This is our choice, not PyTorch's; false keeps the
   // momentum as it is.
   bool reset_momentum_on_zero = true;
+  // > 0: the proximal step shrinks by l1_step_size * lr_scale * strength
+  // whatever the scheduled lr, so an L1 strength is a shrink per step that a
+  // decaying schedule does not fade out; 0: by the current lr * lr_scale.
+  double l1_step_size = 0.0;
 };
 
 class SGD {
@@ -62,6 +66,8 @@ class SGD {
 
   void set_lr(double lr);
   double lr() const { return lr_; }
+  // See SgdOptions::l1_step_size (throws on a negative or non-finite value).
+  void set_l1_step_size(double step_size);
   const std::vector<ParamGroup>& groups() const { return groups_; }
   const SgdOptions& options() const { return options_; }
 
