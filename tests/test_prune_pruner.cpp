@@ -356,6 +356,11 @@ TEST_SUITE("prune") {
   TEST_CASE("baselines: method presets") {
     CHECK(prune::method_preset("full").granularities.str() == "filter,stripe");
     CHECK(prune::method_preset("full").adaptive);
+    // auto top-up ranking: ours within each conv, the baselines model-wide as in their papers.
+    CHECK(prune::method_preset("full").top_up_ranking == prune::GateNormalization::Layer);
+    CHECK(prune::method_preset("full-plain-l1").top_up_ranking == prune::GateNormalization::Layer);
+    CHECK(prune::method_preset("slimming").top_up_ranking == prune::GateNormalization::Kind);
+    CHECK(prune::method_preset("swp").top_up_ranking == prune::GateNormalization::Kind);
     CHECK(!prune::method_preset("full-plain-l1").adaptive);
     CHECK(prune::method_preset("slimming").granularities.str() == "filter");
     CHECK(prune::method_preset("swp").granularities.str() == "stripe");

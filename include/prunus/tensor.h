@@ -17,6 +17,7 @@ enum class DType : uint8_t { F32 = 0, F64 = 1 };
 enum class Device : uint8_t { CPU = 0, CUDA = 1 };
 using Shape = std::vector<int64_t>;
 
+// Error when the product overflows 62 bits (a shape read from a file).
 int64_t shape_numel(const Shape& shape);
 std::string shape_str(const Shape& shape);  // "[3, 5, 7, 9]"
 size_t dtype_size(DType dtype);
@@ -36,6 +37,24 @@ struct Storage {
   void* data = nullptr;
   size_t bytes = 0;
   Device device = Device::CPU;
+};
+
+// While one lives, the host storage that this thread allocates may total at
+// most max_bytes; beyond that, Storage throws an Error naming `what`. Bounds
+// what a description read from a file may allocate by what the file holds, so
+// a 340-byte checkpoint cannot ask for 16 GiB. Scopes nest; the innermost wins.
+class HostAllocationLimit {
+ public:
+  HostAllocationLimit(size_t max_bytes, std::string what);
+  ~HostAllocationLimit();
+  HostAllocationLimit(const HostAllocationLimit&) = delete;
+  HostAllocationLimit& operator=(const HostAllocationLimit&) = delete;
+  void take(size_t bytes);  // called by Storage
+
+ private:
+  size_t max_bytes_, used_ = 0;
+  std::string what_;
+  HostAllocationLimit* outer_;
 };
 
 struct TensorImpl {

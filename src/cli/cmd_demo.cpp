@@ -52,14 +52,7 @@ int cmd_demo(const Args& words) {
     std::fputs(train::command_help(spec).c_str(), stdout);
     return 0;
   }
-  int64_t train_images = kDefaultTrainImages;
-  if (args.has("train-images")) {
-    const std::string text = args.get("train-images");
-    char* end = nullptr;
-    train_images = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || *end != '\0' || train_images < 0)
-      throw train::UsageError("demo: --train-images '" + text + "' is not a non-negative integer");
-  }
+  const int64_t train_images = train::int_option(spec, args, "train-images", kDefaultTrainImages, 0, 1000000000);
   io::Config config(io::prunus_schema());
   config.load_text(train::demo_config_text(), "demo config");
   const std::string found = data::find_fashion_mnist_dir();

@@ -45,8 +45,7 @@ int cmd_predict(const Args& words) {
   train::require_option(spec, args, "checkpoint");
   const std::vector<std::string>& files = args.all("");
   if (files.empty()) throw train::UsageError("predict: give one or more image files after the options");
-  const int top = std::atoi(args.get("top", "5").c_str());
-  if (top < 1) throw train::UsageError("predict: --top '" + args.get("top") + "' is not a positive integer");
+  const int top = static_cast<int>(train::int_option(spec, args, "top", 5, 1, 100000));
 
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   io::Config config = train::checkpoint_config(checkpoint);

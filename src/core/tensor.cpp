@@ -14,7 +14,9 @@ namespace prunus {
 
 int64_t shape_numel(const Shape& shape) {
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 62))
+      PRUNUS_FAIL("shape ", shape_str(shape), " has more than 2^62 elements");
   return n;
 }
 
@@ -88,7 +90,23 @@ void host_free(void* p, size_t rounded) {
 size_t rounded_host_bytes(size_t bytes) { return bytes ? ((bytes + 63) / 64) * 64 : 64; }
 }  // namespace
 
+static thread_local HostAllocationLimit* innermost_limit = nullptr;
+
+HostAllocationLimit::HostAllocationLimit(size_t max_bytes, std::string what)
+    : max_bytes_(max_bytes), what_(std::move(what)), outer_(innermost_limit) {
+  innermost_limit = this;
+}
+
+HostAllocationLimit::~HostAllocationLimit() { innermost_limit = outer_; }
+
+void HostAllocationLimit::take(size_t bytes) {
+  PRUNUS_CHECK(bytes <= max_bytes_ - used_, what_, " would allocate more than ", max_bytes_,
+               " bytes (this allocation: ", bytes, " bytes, ", used_, " taken before it)");
+  used_ += bytes;
+}
+
 Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
+  if (innermost_limit && device == Device::CPU) innermost_limit->take(bytes);
   if (device == Device::CUDA) {
     data = device_alloc(bytes);
     return;
@@ -117,7 +135,9 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   impl->shape = shape;
   impl->dtype = dtype;
   impl->device = device;
-  impl->storage = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  const int64_t numel = shape_numel(shape);
+  PRUNUS_CHECK(numel <= (int64_t{1} << 40), "tensor of shape ", shape_str(shape), " is larger than 2^40 elements");
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * dtype_size(dtype), device);
   return Tensor(impl);
 }
 

@@ -125,7 +125,10 @@ std::shared_ptr<nn::Module> model_from_prunus_file(const io::SafeTensors& file) 
   if (it == file.metadata.end()) return nullptr;
   prune::register_prune_module_types();
   try {
-    return nn::build_from_description(it->second);
+    size_t stored_bytes = 0;
+    for (const io::SafeTensorsEntry& entry : file.tensors)
+      stored_bytes += entry.value.numel() * dtype_size(entry.value.dtype());
+    return nn::build_from_description(it->second, 0, nn::allocation_limit_for_file(stored_bytes));
   } catch (const Error& e) {
     throw Error(file.source + ": its " + kArchitectureKey + " metadata does not describe a model: " + e.what());
   }

@@ -59,12 +59,31 @@ bool parse_int(const std::string& text, int64_t* out) {
   return true;
 }
 
+// Decimal only: [+-] digits [. digits] [e [+-] digits]; strtod alone would
+// also take hex ("0x10"), "inf", "nan" and leading spaces.
+bool is_decimal_number(const std::string& text) {
+  size_t i = (!text.empty() && (text[0] == '+' || text[0] == '-')) ? 1 : 0;
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+    return i - start;
+  };
+  size_t mantissa = digits();
+  if (i < text.size() && text[i] == '.') ++i, mantissa += digits();
+  if (mantissa == 0) return false;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == text.size();
+}
+
 bool parse_float(const std::string& text, double* out) {
-  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
-  char* end = nullptr;
+  if (!is_decimal_number(text)) return false;
   errno = 0;
-  const double v = std::strtod(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v)) return false;
+  const double v = std::strtod(text.c_str(), nullptr);
+  if (errno == ERANGE || !std::isfinite(v)) return false;
   *out = v;
   return true;
 }
@@ -116,16 +135,17 @@ bool is_list(ValueType t) {
 
 std::string number_form(bool integer, const Range& r) {
   const std::string noun = integer ? "integer" : "number";
+  auto text = [integer](double v) { return integer ? std::to_string(static_cast<int64_t>(v)) : format_number(v); };
   const std::string article = integer ? "an " : "a ";
   const bool zero_min = r.min && *r.min == 0.0;
   if (!r.max && zero_min && r.min_exclusive) return "a positive " + noun;
   if (!r.max && integer && r.min && *r.min == 1.0 && !r.min_exclusive) return "a positive integer";
   if (!r.max && zero_min) return "a non-negative " + noun;
   if (r.min && r.max)
-    return article + noun + " in " + (r.min_exclusive ? "(" : "[") + format_number(*r.min) + ", " +
-           format_number(*r.max) + (r.max_exclusive ? ")" : "]");
-  if (r.min) return article + noun + (r.min_exclusive ? " > " : " >= ") + format_number(*r.min);
-  if (r.max) return article + noun + (r.max_exclusive ? " < " : " <= ") + format_number(*r.max);
+    return article + noun + " in " + (r.min_exclusive ? "(" : "[") + text(*r.min) + ", " +
+           text(*r.max) + (r.max_exclusive ? ")" : "]");
+  if (r.min) return article + noun + (r.min_exclusive ? " > " : " >= ") + text(*r.min);
+  if (r.max) return article + noun + (r.max_exclusive ? " < " : " <= ") + text(*r.max);
   return article + noun;
 }
 
@@ -191,28 +211,62 @@ bool canonicalize(const KeySpec& spec, const std::string& text, std::string* can
   return true;
 }
 
-// Strips one pair of surrounding double quotes; Error on a lone opening quote.
-std::string unquote(const std::string& value, const std::string& where) {
-  if (value.empty() || value[0] != '"') return value;
-  PRUNUS_CHECK(value.size() >= 2 && value.back() == '"', where, ": unterminated quote in value ",
-               value, " (a quoted value must end with \")");
-  return value.substr(1, value.size() - 2);
+// A comment starts at '#' at the start of the text or after whitespace.
+size_t comment_start(const std::string& text) {
+  for (size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '#' && (i == 0 || std::isspace(static_cast<unsigned char>(text[i - 1])))) return i;
+  return std::string::npos;
 }
 
-// Removes a comment: '#' at the start or after whitespace, outside quotes.
-std::string strip_comment(const std::string& line) {
-  bool in_quotes = false;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (line[i] == '"') in_quotes = !in_quotes;
-    if (line[i] == '#' && !in_quotes && (i == 0 || std::isspace(static_cast<unsigned char>(line[i - 1]))))
-      return line.substr(0, i);
+// The value part of a line (after '='), trimmed, without its comment (a
+// --set value has none: the shell already split the words). A value opening
+// with '"' runs to the next unescaped '"' (inside it '\"' is a quote, '\\' a
+// backslash, '#' kept); only a comment may follow it. Error otherwise.
+std::string parse_value(const std::string& rest, const std::string& where, bool comments = true) {
+  const std::string text = trim(rest);
+  if (text.empty() || text[0] != '"') {
+    const size_t comment = comments ? comment_start(text) : std::string::npos;
+    return trim(comment == std::string::npos ? text : text.substr(0, comment));
   }
-  return line;
+  std::string value;
+  size_t i = 1;
+  for (; i < text.size() && text[i] != '"'; ++i) {
+    if (text[i] == '\\' && i + 1 < text.size() && (text[i + 1] == '"' || text[i + 1] == '\\')) ++i;
+    value += text[i];
+  }
+  PRUNUS_CHECK(i < text.size(), where, ": unterminated quote in value ", text,
+               " (a quoted value must end with \"; write \\\" for a quote inside it)");
+  const std::string after = trim(text.substr(i + 1));
+  PRUNUS_CHECK(after.empty() || (comments && after[0] == '#'), where, ": unexpected text '", after,
+               "' after the quoted value", comments ? " (only a '#' comment may follow it)" : "");
+  return value;
 }
 
-bool needs_quotes(const std::string& value) {
-  return value.find('#') != std::string::npos || (!value.empty() && value[0] == '"') ||
-         trim(value) != value;
+// The value as parse_value reads it back: quoted (with escapes) when it holds
+// a quote, a backslash, '#' or surrounding spaces, else as it is.
+std::string quote_if_needed(const std::string& value) {
+  const bool plain = value.find_first_of("\"\\#") == std::string::npos && trim(value) == value;
+  if (plain) return value;
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Control characters other than tab cannot be written back to a config file.
+bool has_control_character(const std::string& text) {
+  for (unsigned char c : text)
+    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
+  return false;
+}
+
+// A comment's text on one line: control characters become '?'.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (has_control_character(std::string(1, c))) c = '?';
+  return text;
 }
 
 }  // namespace
@@ -276,6 +330,11 @@ Schema& Schema::add(KeySpec spec) {
   std::string canonical, problem;
   PRUNUS_CHECK(canonicalize(spec, spec.default_text, &canonical, &problem), "config schema: default '",
                spec.default_text, "' of ", name, " is invalid: expected ", spec.expected_form());
+  // A program reads ints into int or smaller types: a bound keeps 4294967297 from wrapping to 1.
+  const bool integer = item_type_of(spec.type) == ValueType::Int;
+  PRUNUS_CHECK(!integer || (spec.range.min && spec.range.max && *spec.range.max <= kMaxConfigInt &&
+                            *spec.range.min >= -kMaxConfigInt),
+               "config schema: int key ", name, " needs a lower and an upper bound within +-", kMaxConfigInt);
   spec.default_text = canonical;
   index_[name] = keys_.size();
   keys_.push_back(std::move(spec));
@@ -413,6 +472,9 @@ void Config::set(const std::string& full_name, const std::string& value_text, co
                 "; valid keys: ", join(schema_->all_key_names()));
   }
   std::string canonical, problem;
+  if (has_control_character(value_text))
+    PRUNUS_FAIL(origin, ": bad value for ", full_name,
+                ": it holds a newline or another control character, which a config file cannot hold");
   if (!canonicalize(*spec, value_text, &canonical, &problem))
     PRUNUS_FAIL(origin, ": bad value '", value_text, "' for ", full_name, ": expected ",
                 spec->expected_form(), problem.empty() ? "" : " (" + problem + ")");
@@ -441,12 +503,14 @@ void Config::load_text(const std::string& text, const std::string& source) {
   std::map<std::string, int> first_line;  // key -> line where this source set it
   for (int line_number = 1; std::getline(lines, raw); ++line_number) {
     const std::string where = source + ":" + std::to_string(line_number);
-    const std::string line = trim(strip_comment(raw));
-    if (line.empty()) continue;
+    const std::string line = trim(raw);
+    if (line.empty() || line[0] == '#') continue;
     if (line[0] == '[') {
-      PRUNUS_CHECK(line.back() == ']', where, ": malformed section header '", line,
+      const size_t comment = comment_start(line);
+      const std::string header = trim(comment == std::string::npos ? line : line.substr(0, comment));
+      PRUNUS_CHECK(header.back() == ']', where, ": malformed section header '", header,
                    "': expected [section]");
-      section = trim(line.substr(1, line.size() - 2));
+      section = trim(header.substr(1, header.size() - 2));
       if (!schema_->has_section(section))
         PRUNUS_FAIL(where, ": unknown section [", section, "]", suggestion(section, schema_->sections()),
                     "; valid keys: ", join(schema_->all_key_names()));
@@ -462,7 +526,7 @@ void Config::load_text(const std::string& text, const std::string& source) {
     const std::string full_name = section + "." + key;
     auto [it, inserted] = first_line.emplace(full_name, line_number);
     PRUNUS_CHECK(inserted, where, ": duplicate key ", full_name, " (already set at line ", it->second, ")");
-    set(full_name, unquote(trim(line.substr(equals + 1)), where), where);
+    set(full_name, parse_value(line.substr(equals + 1), where), where);
   }
 }
 
@@ -470,7 +534,7 @@ void Config::apply_override(const std::string& assignment) {
   const std::string where = "--set " + assignment;
   const auto equals = assignment.find('=');
   PRUNUS_CHECK(equals != std::string::npos, where, ": expected section.key=value");
-  set(trim(assignment.substr(0, equals)), unquote(trim(assignment.substr(equals + 1)), where), where);
+  set(trim(assignment.substr(0, equals)), parse_value(assignment.substr(equals + 1), where, false), where);
 }
 
 const KeySpec& Config::spec_for(const std::string& full_name, ValueType wanted, const char* getter) const {
@@ -546,9 +610,9 @@ std::string Config::dump() const {
     for (const KeySpec& k : schema_->keys()) {
       if (k.section != section) continue;
       const Value& v = values_.at(k.full_name());
-      std::string line = k.key + " = " + (needs_quotes(v.canonical) ? "\"" + v.canonical + "\"" : v.canonical);
+      std::string line = k.key + " = " + quote_if_needed(v.canonical);
       if (line.size() < 40) line.resize(40, ' ');
-      out << line << "  # " << (v.is_default ? "default" : "from " + v.origin) << "\n";
+      out << line << "  # " << (v.is_default ? "default" : "from " + one_line(v.origin)) << "\n";
     }
   }
   return out.str();

@@ -5,12 +5,15 @@
 
 namespace prunus::io {
 
+// Upper bound of every epoch count: a typo's size, not a limit anyone trains to.
+constexpr double kMaxEpochs = 100000;
+
 static Schema build_prunus_schema() {
   Schema s;
   s.add_string("model.arch", "resnet20", "network architecture",
                {"lenet", "vgg16", "resnet20", "resnet32", "resnet56", "resnet110", "resnet50", "inception"})
       .add_int("model.num_classes", 0, "number of output classes; 0 = taken from the dataset",
-               Range::at_least(0))
+               Range::between(0, 100000))
       .add_string("model.architecture_from", "",
                   "checkpoint whose architecture (e.g. a compact pruned model) is built with fresh initial "
                   "parameters instead of model.arch's; empty = model.arch");
@@ -26,8 +29,8 @@ static Schema build_prunus_schema() {
                        "test files relative to data.path; empty = the dataset's standard files")
       .add_bool("data.augment", true, "training augmentation: pad-4 random crop and horizontal flip");
 
-  s.add_int("train.epochs", 160, "epochs of (baseline) training", Range::at_least(1))
-      .add_int("train.batch_size", 128, "mini-batch size", Range::at_least(1))
+  s.add_int("train.epochs", 160, "epochs of (baseline) training", Range::between(1, kMaxEpochs))
+      .add_int("train.batch_size", 128, "mini-batch size", Range::between(1, 65536))
       .add_float("train.lr", 0.1, "initial learning rate", Range::positive())
       .add_float("train.momentum", 0.9, "SGD momentum", Range::from_below(0, 1))
       .add_bool("train.nesterov", false, "use Nesterov momentum")
@@ -37,14 +40,14 @@ static Schema build_prunus_schema() {
                       "multistep: fractions of the phase's epochs at which lr is multiplied by gamma",
                       Range{0.0, 1.0, true, true}, true)
       .add_float("train.gamma", 0.1, "multistep: lr factor at each milestone", Range::above_to(0, 1))
-      .add_int("train.warmup_epochs", 0, "epochs of linear lr warm-up from 0", Range::at_least(0))
-      .add_int("train.seed", 1, "seed of weight init, shuffling and augmentation", Range::at_least(0))
-      .add_int("train.threads", 0, "CPU threads; 0 = all cores (OpenMP default)", Range::at_least(0))
+      .add_int("train.warmup_epochs", 0, "epochs of linear lr warm-up from 0", Range::between(0, kMaxEpochs))
+      .add_int("train.seed", 1, "seed of weight init, shuffling and augmentation", Range::between(0, kMaxConfigInt))
+      .add_int("train.threads", 0, "CPU threads; 0 = all cores (OpenMP default)", Range::between(0, 1024))
       .add_string("train.device", "cpu", "where to train", {"cpu", "cuda"});
 
   s.add_string("out.dir", "runs/default", "directory for checkpoints, logs, reports and the effective config")
       .add_int("out.checkpoint_every", 1, "write a checkpoint every N epochs; 0 = only at the end of each phase",
-               Range::at_least(0));
+               Range::between(0, kMaxEpochs));
 
   s.add_string("prune.method", "full", "pruning method",
                {"full", "slimming", "swp", "l1norm", "full_plain_l1"})
@@ -54,14 +57,14 @@ static Schema build_prunus_schema() {
                  Range::from_below(0, 1))
       .add_float("prune.lambda0", 5e-3, "initial L1 strength", Range::at_least(0))
       .add_bool("prune.adaptive", true, "adaptive L1 strength (false = plain L1 with constant lambda0)")
-      .add_int("prune.sparse_epochs", 10, "epochs of sparse training", Range::at_least(0))
-      .add_int("prune.finetune_epochs", 10, "epochs of fine-tuning after pruning", Range::at_least(0))
+      .add_int("prune.sparse_epochs", 10, "epochs of sparse training", Range::between(0, kMaxEpochs))
+      .add_int("prune.finetune_epochs", 10, "epochs of fine-tuning after pruning", Range::between(0, kMaxEpochs))
       .add_float("prune.sparse_lr", 0.02, "initial lr of sparse training", Range::positive())
       .add_float("prune.finetune_lr", 0.01, "initial lr of fine-tuning", Range::positive())
       .add_string("prune.baseline_checkpoint", "",
                   "checkpoint of a trained dense model to start from; empty = train a baseline")
       .add_int("prune.baseline_epochs", 0, "epochs of baseline training; 0 = train.epochs",
-               Range::at_least(0))
+               Range::between(0, kMaxEpochs))
       .add_bool("prune.exclude_first_conv", true, "never prune the first conv")
       .add_bool("prune.exclude_classifier", true, "never prune the final classifier")
       .add_float("prune.bn_gate_init", 0.5, "BN gamma (filter gate) value at the start of sparse training",
@@ -73,13 +76,14 @@ static Schema build_prunus_schema() {
                   "prune.sparse_lr throughout (constant: the strength the controller sets is not faded out by a "
                   "decaying lr)",
                   {"scheduled", "constant"})
-      .add_string("prune.topup_ranking", "kind",
+      .add_string("prune.topup_ranking", "auto",
                   "what a gate's magnitude is divided by to rank it in the top-up: the mean of its kind over the "
-                  "whole model (kind), or over its own conv (layer: every conv gives up its own weakest)",
-                  {"kind", "layer"})
+                  "whole model (kind), or over its own conv (layer: every conv gives up its own weakest); auto = "
+                  "layer for full and full_plain_l1, kind for slimming and swp (as in their papers)",
+                  {"auto", "kind", "layer"})
       .add_int("prune.bn_recalibration_batches", 50,
                "training batches whose statistics replace every BN's running mean/var after the prune step; 0 = off",
-               Range::at_least(0))
+               Range::between(0, 1000000))
       .add_float("prune.threshold", 0.0, "gates with magnitude <= threshold count as zero; 0 = exact zeros only",
                  Range::at_least(0));
   s.add_string_list("compare.methods", "full, full_plain_l1, slimming, swp, l1norm",
@@ -88,7 +92,7 @@ static Schema build_prunus_schema() {
       .add_float_list("compare.flops_targets", "0.5", "FLOPs reductions every method is pruned to",
                       Range{0.0, 1.0, true, true}, false, false)
       .add_int_list("compare.seeds", "1", "train.seed of each repetition of every row (the baseline is shared)",
-                    Range::at_least(0), false, false)
+                    Range::between(0, kMaxConfigInt), false, false)
       .add_string_list("compare.every_seed", "",
                        "rows repeated under every seed of compare.seeds (methods, dense, scratch); the others run "
                        "under the first seed only; empty = every row",

@@ -254,18 +254,20 @@ class Parser {
     next_ = 1;
     PRUNUS_CHECK(next_ < lines_.size(), "architecture description has no module after its header");
     std::string name;
-    std::shared_ptr<Module> root = parse_module(/*is_root=*/true, name);
+    std::shared_ptr<Module> root = parse_module(/*is_root=*/true, name, 0);
     PRUNUS_CHECK(next_ == lines_.size(), "architecture description line ", lines_[next_].number,
                  ": unexpected text after the root module's description ended");
     return root;
   }
 
  private:
-  std::shared_ptr<Module> parse_module(bool is_root, std::string& local_name) {
+  std::shared_ptr<Module> parse_module(bool is_root, std::string& local_name, int depth) {
     const Line& line = lines_[next_++];
     auto fail_at = [&line](const std::string& what) {
       PRUNUS_FAIL("architecture description line ", line.number, ": ", what);
     };
+    if (depth > kMaxDescriptionDepth)
+      fail_at("modules nest deeper than " + std::to_string(kMaxDescriptionDepth) + " levels");
     size_t t = 0;
     const std::string& first = line.tokens[0];
     if (first == "}") fail_at("unexpected '}'");
@@ -316,7 +318,7 @@ class Parser {
         }
         const int child_line = lines_[next_].number;
         std::string child_name;
-        std::shared_ptr<Module> child = parse_module(false, child_name);
+        std::shared_ptr<Module> child = parse_module(false, child_name, depth + 1);
         PRUNUS_CHECK(described.insert(child_name).second, "architecture description line ", child_line, ": ", type,
                      " has two children named '", child_name, "'");
         attach(*module, type, child_name, std::move(child), child_line);
@@ -356,8 +358,13 @@ class Parser {
 
 }  // namespace
 
-std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed) {
+size_t allocation_limit_for_file(size_t stored_bytes) { return 2 * stored_bytes + (size_t{64} << 20); }
+
+std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed,
+                                               size_t max_host_bytes) {
   InitSeedScope seed(init_seed);
+  if (max_host_bytes == 0) return Parser(description).parse_root();
+  HostAllocationLimit limit(max_host_bytes, "the architecture description");
   return Parser(description).parse_root();
 }
 

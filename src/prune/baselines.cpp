@@ -17,11 +17,13 @@ MethodPreset method_preset(const std::string& name) {
   if (name == "full") {
     p.method = Method::Full;
     p.granularities = Granularities::parse("filter,stripe");
+    p.top_up_ranking = GateNormalization::Layer;
     p.description = "filter + stripe gates, adaptive L1";
   } else if (name == "full-plain-l1") {
     p.method = Method::FullPlainL1;
     p.granularities = Granularities::parse("filter,stripe");
     p.adaptive = false;
+    p.top_up_ranking = GateNormalization::Layer;  // the ablation changes the penalty only
     p.description = "filter + stripe gates, plain (constant) L1";
   } else if (name == "slimming") {
     p.method = Method::NetworkSlimming;

@@ -67,6 +67,19 @@ void require_option(const CommandSpec& spec, const ParsedArgs& args, const std::
     throw UsageError("'prunus " + spec.name + "' needs --" + name + " (usage: " + spec.usage + ")");
 }
 
+int64_t int_option(const CommandSpec& spec, const ParsedArgs& args, const std::string& name, int64_t fallback,
+                   int64_t lo, int64_t hi) {
+  if (!args.has(name)) return fallback;
+  const std::string text = args.get(name);
+  const bool digits = !text.empty() && text.size() <= 18 &&
+                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const int64_t value = digits ? std::stoll(text) : -1;
+  if (!digits || value < lo || value > hi)
+    throw UsageError("'prunus " + spec.name + "': --" + name + " '" + text + "' is not an integer in [" +
+                     std::to_string(lo) + ", " + std::to_string(hi) + "]");
+  return value;
+}
+
 std::string command_help(const CommandSpec& spec) {
   std::string out = "usage: " + spec.usage + "\n\n" + spec.summary + "\n\noptions:\n";
   auto line = [&](const std::string& left, const std::string& help) {

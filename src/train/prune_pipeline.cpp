@@ -220,7 +220,8 @@ int Pipeline::resume_point(const std::string& phase, std::shared_ptr<nn::Module>
   if (!fs::exists(path)) return 0;
   io::Checkpoint c = io::read_checkpoint(path);
   if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != phase) return 0;
-  require_same_config(c, config_);
+  // A phase's state does not depend on the keys that act only after it.
+  require_same_config(c, config_, keys_acting_after(phase == "finetune" ? "prune" : phase));
   model = load_model(c);
   ctx_.history = checkpoint_history(c);
   checkpoint = std::move(c);
@@ -353,8 +354,10 @@ void Pipeline::run_prune() {
     prune::PrunerOptions options;
     options.target_flops_reduction = target;
     options.top_up_step = step;
-    options.top_up_ranking = config_.get_string("prune.topup_ranking") == "layer" ? prune::GateNormalization::Layer
-                                                                                   : prune::GateNormalization::Kind;
+    const std::string ranking = config_.get_string("prune.topup_ranking");
+    options.top_up_ranking = ranking == "auto"    ? preset_.top_up_ranking
+                             : ranking == "layer" ? prune::GateNormalization::Layer
+                                                  : prune::GateNormalization::Kind;
     const double threshold = config_.get_float("prune.threshold");
     options.use_thresholds = preset_.use_thresholds || threshold > 0;
     options.filter_threshold = options.channel_threshold = options.weight_threshold = threshold;

@@ -88,7 +88,9 @@ std::shared_ptr<nn::Module> load_model(const io::Checkpoint& checkpoint) {
   prune::register_prune_module_types();
   std::shared_ptr<nn::Module> model;
   try {
-    model = nn::build_from_description(checkpoint.string("architecture"));
+    size_t stored_bytes = 0;
+    for (const auto& [name, tensor] : checkpoint.tensors) stored_bytes += tensor.numel() * dtype_size(tensor.dtype());
+    model = nn::build_from_description(checkpoint.string("architecture"), 0, nn::allocation_limit_for_file(stored_bytes));
   } catch (const Error& e) {
     PRUNUS_FAIL(checkpoint.source, ": cannot rebuild the model: ", e.what());
   }

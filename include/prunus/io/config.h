@@ -23,6 +23,9 @@
 
 namespace prunus::io {
 
+// Every int key declares bounds within +-kMaxConfigInt, so its value fits an int.
+constexpr double kMaxConfigInt = 2147483647.0;
+
 enum class ValueType { Int, Float, Bool, String, StringList, IntList, FloatList };
 const char* value_type_name(ValueType type);
 

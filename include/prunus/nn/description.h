@@ -72,7 +72,15 @@ std::vector<std::string> registered_module_types();  // sorted
 std::string describe(const Module& module);
 // Parameters are freshly initialized: load the state afterwards (or keep them, as prune::fresh_copy does).
 // The modules' initial parameters are drawn under InitSeedScope(init_seed).
-std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed = 0);
+// Nesting deeper than kMaxDescriptionDepth is refused; max_host_bytes > 0 caps
+// what the build may allocate (see HostAllocationLimit), for descriptions read
+// from files.
+constexpr int kMaxDescriptionDepth = 64;
+// The cap for a model rebuilt from a file whose tensors take `stored_bytes`:
+// twice that (initialization may allocate temporaries) plus 64 MiB.
+size_t allocation_limit_for_file(size_t stored_bytes);
+std::shared_ptr<Module> build_from_description(const std::string& description, uint64_t init_seed = 0,
+                                               size_t max_host_bytes = 0);
 
 }  // namespace nn
 }  // namespace prunus

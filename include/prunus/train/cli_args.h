@@ -3,6 +3,7 @@
 // command line itself throw UsageError (exit status 2); everything else a user
 // can get wrong is a plain Error (exit status 1).
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -50,6 +51,12 @@ ParsedArgs parse_command_line(const CommandSpec& spec, const std::vector<std::st
 
 // Throws UsageError unless option `name` was given.
 void require_option(const CommandSpec& spec, const ParsedArgs& args, const std::string& name);
+
+// The integer value of option `name` in [lo, hi], or `fallback` when absent;
+// UsageError naming the command, option, text and range otherwise (decimal
+// digits only: no "0x10", no "3e9", nothing that wraps).
+int64_t int_option(const CommandSpec& spec, const ParsedArgs& args, const std::string& name, int64_t fallback,
+                   int64_t lo, int64_t hi);
 
 // The text of `prunus <command> --help`.
 std::string command_help(const CommandSpec& spec);
