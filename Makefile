@@ -3,6 +3,8 @@
 #   make CUDA=0|1        force CUDA off / on (on fails clearly without nvcc)
 #   make CUDNN=1         add the cuDNN reference backend (needs CUDA)
 #   make SAN=1           AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
+#   make fuzz            libFuzzer targets (clang, ASan+UBSan) for every parser of untrusted bytes,
+#                        each run FUZZ_SECONDS (default 60) from the tests' seed corpus (build-fuzz)
 #   make test            build and run the doctest suite
 #   make bench           CPU kernel and model benchmarks against PyTorch and OpenBLAS
 #   make interop-check   PyTorch -> prunus -> ONNX checked against PyTorch and onnxruntime (skips without them)
@@ -13,11 +15,15 @@
 CXX      ?= g++
 NVCC_BIN := $(shell command -v nvcc 2>/dev/null)
 SAN      ?= 0
+FUZZ     ?= 0
 CUDNN    ?= 0
 ifeq ($(origin CUDA), undefined)
   CUDA := $(if $(NVCC_BIN),1,0)
 endif
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+  BUILD ?= build-fuzz
+  CUDA  := 0
+else ifeq ($(SAN),1)
   BUILD ?= build-san
 else
   BUILD ?= build
@@ -26,7 +32,11 @@ endif
 CXXFLAGS := -std=c++17 -Wall -Wextra -Wno-unused-parameter -Iinclude -MMD -MP -fopenmp -march=native
 LDFLAGS  := -fopenmp
 LDLIBS   := -lz -lpthread
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+  # The library gets coverage instrumentation; the fuzz targets link libFuzzer's main.
+  CXXFLAGS += -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS  += -fsanitize=address,undefined
+else ifeq ($(SAN),1)
   CXXFLAGS += -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
   LDFLAGS  += -fsanitize=address,undefined
 else
@@ -85,7 +95,7 @@ LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test bench demo deps clean info gpu-test gpu-bench interop-check
+.PHONY: all test bench demo deps clean info gpu-test gpu-bench interop-check fuzz fuzz-targets
 all: info $(BUILD)/libprunus.a $(BUILD)/prunus $(BUILD)/prunus_tests
 
 info:
@@ -146,6 +156,22 @@ $(BUILD)/prunus_bench: $(BENCH_OBJ) $(BUILD)/libprunus.a
 bench: $(BUILD)/prunus $(BUILD)/prunus_bench
 	bash experiments/bench/run_bench.sh $(BUILD)/prunus
 
+# Fuzzing: the seed corpus comes from the test suite (its "fuzz seed corpus" case),
+# the targets from tests/fuzz/fuzz_*.cpp; tests/fuzz/run.sh runs each and sums up.
+FUZZ_SECONDS ?= 60
+FUZZ_CXX     ?= clang++
+FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.cpp))
+FUZZ_BIN     := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(FUZZ_SRC))
+$(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libprunus.a
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libprunus.a $(LDLIBS)
+fuzz-targets: $(FUZZ_BIN)
+fuzz:
+	$(MAKE) CUDA=0 build/prunus_tests
+	rm -rf build-fuzz/seeds && PRUNUS_FUZZ_CORPUS=build-fuzz/seeds ./build/prunus_tests -tc='fuzz seed corpus*'
+	$(MAKE) FUZZ=1 CXX=$(FUZZ_CXX) fuzz-targets
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 interop-check: $(BUILD)/prunus
 	experiments/interop/cross_check.sh
 
@@ -157,6 +183,6 @@ deps:
 	$$SUDO apt-get update && $$SUDO apt-get install -y g++ make doctest-dev libstb-dev zlib1g-dev dataset-fashion-mnist
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_SRC:tests/fuzz/%.cpp=$(BUILD)/tests/fuzz/%.d)

@@ -67,8 +67,9 @@ inline void append_u32_big_endian(Bytes& out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8) out.push_back(uint8_t(v >> shift));
 }
 
-// A minimal PNG: 8-bit grey (channels 1) or RGB (channels 3), no filtering.
-inline void write_png(const std::string& path, int width, int height, int channels, const Bytes& interleaved) {
+// A minimal PNG: 8-bit grey (channels 1) or RGB (channels 3), no filtering;
+// empty_first_idat puts a zero-length IDAT chunk before the one with the data.
+inline Bytes png_bytes(int width, int height, int channels, const Bytes& interleaved, bool empty_first_idat = false) {
   Bytes scanlines;
   for (int y = 0; y < height; ++y) {
     scanlines.push_back(0);  // filter type "none"
@@ -93,9 +94,33 @@ inline void write_png(const std::string& path, int width, int height, int channe
   append_u32_big_endian(header, uint32_t(height));
   header.insert(header.end(), {8, uint8_t(channels == 1 ? 0 : 2), 0, 0, 0});
   chunk("IHDR", header);
+  if (empty_first_idat) chunk("IDAT", {});
   chunk("IDAT", packed);
   chunk("IEND", {});
-  write_file(path, png);
+  return png;
+}
+
+inline void write_png(const std::string& path, int width, int height, int channels, const Bytes& interleaved) {
+  write_file(path, png_bytes(width, height, channels, interleaved));
+}
+
+// A 24-bit bottom-up BMP of interleaved RGB pixels, rows padded to 4 bytes.
+inline Bytes bmp_bytes(int width, int height, const Bytes& rgb) {
+  const uint32_t stride = (uint32_t(width) * 3 + 3) / 4 * 4, data_bytes = stride * uint32_t(height);
+  Bytes out = {'B', 'M'};
+  auto u32 = [&out](uint32_t v) {
+    for (int shift = 0; shift < 32; shift += 8) out.push_back(uint8_t(v >> shift));
+  };
+  auto u16 = [&out](uint16_t v) { out.push_back(uint8_t(v)), out.push_back(uint8_t(v >> 8)); };
+  u32(54 + data_bytes), u32(0), u32(54);                         // file size, reserved, pixel offset
+  u32(40), u32(uint32_t(width)), u32(uint32_t(height)), u16(1), u16(24);  // BITMAPINFOHEADER
+  u32(0), u32(data_bytes), u32(2835), u32(2835), u32(0), u32(0);
+  for (int y = height - 1; y >= 0; --y) {
+    for (int x = 0; x < width; ++x)
+      for (int c = 2; c >= 0; --c) out.push_back(rgb[(size_t(y) * width + x) * 3 + c]);  // BGR
+    out.resize(out.size() + (stride - uint32_t(width) * 3), 0);
+  }
+  return out;
 }
 
 }  // namespace data_test

@@ -266,6 +266,28 @@ TEST_SUITE("data") {
         for (int x = 0; x < 5; ++x) CHECK(d.image(2)[(c * 5 + y) * 5 + x] == wide_grey[y * 8 + x + 1]);
   }
 
+  TEST_CASE("image decoding: limits refuse bombs, huge and truncated files before stb allocates") {
+    Rng rng(5);
+    const Bytes rgb = random_bytes(7 * 5 * 3, rng);
+    // A BMP and a PNG of the same pixels decode to them; so does a PNG with an empty first IDAT.
+    CHECK(decode_image_bytes(bmp_bytes(7, 5, rgb), "a.bmp", 3).pixels == rgb);
+    CHECK(decode_image_bytes(png_bytes(7, 5, 3, rgb), "a.png", 3).pixels == rgb);
+    CHECK(decode_image_bytes(png_bytes(7, 5, 3, rgb, /*empty_first_idat=*/true), "e.png", 3).pixels == rgb);
+
+    CHECK_THROWS_WITH(decode_image_bytes({}, "empty.png", 3), contains("empty.png is empty"));
+    Bytes cut = bmp_bytes(7, 5, rgb);
+    cut.resize(cut.size() - 10);
+    CHECK_THROWS_WITH(decode_image_bytes(cut, "cut.bmp", 3), contains("cut.bmp is a truncated BMP"));
+    Bytes claims_huge = bmp_bytes(7, 5, rgb);  // 70 bytes claiming 4000 x 4000 pixels (48 MB)
+    for (int at : {18, 22}) claims_huge[at] = 0xa0, claims_huge[at + 1] = 0x0f;
+    claims_huge.resize(70);
+    CHECK_THROWS_WITH(decode_image_bytes(claims_huge, "bomb.bmp", 3), contains("decompression bomb or a truncated"));
+    Bytes too_wide = png_bytes(7, 5, 3, rgb);
+    too_wide[16] = 0x00, too_wide[17] = 0x01, too_wide[18] = 0x86, too_wide[19] = 0xa0;  // width 100000
+    CHECK_THROWS_WITH(decode_image_bytes(too_wide, "wide.png", 3), contains("at most 16384 on a side"));
+    CHECK_THROWS_WITH(decode_image_bytes(Bytes(100, 'x'), "junk.jpg", 3), contains("junk.jpg ("));
+  }
+
   TEST_CASE("image folder: missing root, no classes, nothing decodable are errors naming the folder") {
     TempDir dir;
     Rng rng(17);

@@ -206,6 +206,17 @@ TEST_SUITE("train") {
     CHECK_THROWS_AS(train::count_correct(logits, {1, 0}), Error);
   }
 
+  TEST_CASE("divergence: a finite loss far above ln(classes) for 20 steps stops the run; a steady one does not") {
+    train::DivergenceWatch steady;
+    for (int i = 0; i < 1000; ++i) steady.add(i % 50 == 0 ? 40.0 : 2.0, 10);  // rare spikes pass
+    train::DivergenceWatch exploding;
+    for (int i = 0; i < 19; ++i) exploding.add(1e6, 10);  // the window is not full yet
+    CHECK_THROWS_WITH_AS(exploding.add(1e6, 10), doctest::Contains("training diverged"), Error);
+    train::DivergenceWatch at_bound;
+    for (int i = 0; i < 40; ++i) at_bound.add(9.99 * std::log(10.0), 10);  // just under the bound: allowed
+    CHECK_THROWS_AS(at_bound.add(1000, 10), Error);
+  }
+
   TEST_CASE("resume: an interrupted run resumed from its checkpoint ends bit-identical") {
     const train::DataSplits data = synthetic_splits(8);
     TempDir dir("resume");
@@ -219,6 +230,8 @@ TEST_SUITE("train") {
     CHECK(whole.epochs_run == 3);
     const std::vector<char> reference = file_bytes(out + "/final.bin");
     REQUIRE(reference.size() > 1000);
+    // The same command again without --resume would overwrite the finished run: refused.
+    CHECK_THROWS_WITH_AS(train::run_training(config, data, quiet), doctest::Contains("already holds a run"), Error);
     fs::remove_all(out);
 
     train::TrainRunOptions first_part = quiet;

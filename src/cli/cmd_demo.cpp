@@ -102,6 +102,7 @@ int cmd_demo(const Args& words) {
   std::printf("\ndemo: the dense reference, %lld epochs like the whole pipeline\n", static_cast<long long>(epochs));
   train::TrainRunOptions dense_options;
   dense_options.resume = args.has("resume");
+  dense_options.overwrite = !dense_options.resume;  // the demo starts over unless told to resume
   dense_options.progress = &progress;
   const train::TrainRunResult dense = train::run_training(dense_config, data, dense_options);
   if (!dense.finished) return 0;

@@ -1,4 +1,4 @@
-// prunus train --config FILE [--set KEY=VALUE]... [--resume] [--device cpu]
+// prunus train --config FILE [--set KEY=VALUE]... [--resume | --overwrite] [--device cpu]
 #include <cstdio>
 
 #include "commands.h"
@@ -16,10 +16,11 @@ static const train::CommandSpec& train_spec() {
       "Trains model.arch on data.dataset with SGD as the config says, writing into out.dir: config.conf (the\n"
       "effective config), log.csv (one line per epoch), checkpoint.bin (run state after every\n"
       "out.checkpoint_every epochs), final.bin (the trained model) and summary.json.",
-      "prunus train --config FILE [--set KEY=VALUE]... [--resume] [--device cpu]",
+      "prunus train --config FILE [--set KEY=VALUE]... [--resume | --overwrite] [--device cpu]",
       {{"config", "FILE", "config file (keys: experiments/configs/README.md)"},
        {"set", "KEY=VALUE", "override one key, e.g. --set train.epochs=5 (repeatable)", true},
        {"resume", "", "continue from out.dir/checkpoint.bin (bit-identical result, same threads)"},
+       {"overwrite", "", "train from the start even if out.dir already holds a run (without it, that is an error)"},
        {"device", "DEVICE", "cpu (the trainer's only device for now); same as --set train.device=..."}},
       "datasets (data.dataset, files in data.path):\n"
       "  cifar10        train data_batch_1..4, val data_batch_5, test test_batch_first1000.bin or test_batch.bin\n"
@@ -46,6 +47,8 @@ int cmd_train(const Args& words) {
   train::ProgressReporter progress;
   train::TrainRunOptions options;
   options.resume = args.has("resume");
+  options.overwrite = args.has("overwrite");
+  if (options.resume && options.overwrite) throw train::UsageError("'prunus train': --resume and --overwrite exclude each other");
   options.progress = &progress;
   train::run_training(config, data, options);
   return 0;

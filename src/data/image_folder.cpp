@@ -1,7 +1,5 @@
 #include "prunus/data/image_folder.h"
 
-#include <stb/stb_image.h>
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -100,21 +98,6 @@ std::vector<uint8_t> resize_and_center_crop(const uint8_t* in, int width, int he
       }
     }
   }
-  return out;
-}
-
-DecodedImage decode_image(const std::string& path, int channels) {
-  PRUNUS_CHECK(channels == 1 || channels == 3, "decode_image: channels must be 1 or 3, got ", channels);
-  DecodedImage out;
-  int in_file = 0;
-  std::unique_ptr<uint8_t, void (*)(void*)> decoded(
-      stbi_load(path.c_str(), &out.width, &out.height, &in_file, channels), stbi_image_free);
-  if (!decoded) {
-    const char* reason = stbi_failure_reason();
-    throw Error(path + " (" + (reason ? reason : "unknown error") + ")");
-  }
-  out.channels = channels;
-  out.pixels.assign(decoded.get(), decoded.get() + size_t(out.width) * out.height * channels);
   return out;
 }
 

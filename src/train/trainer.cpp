@@ -35,6 +35,19 @@ int64_t count_correct(const Tensor& logits, const std::vector<int>& labels) {
   return correct;
 }
 
+void DivergenceWatch::add(double loss, int64_t classes) {
+  const size_t slot = static_cast<size_t>(seen_++ % kWindow);
+  if (recent_.size() < kWindow) recent_.push_back(0);
+  recent_[slot] = loss;
+  double sum = 0;  // summed afresh: a running sum would drift
+  for (double l : recent_) sum += l;
+  const double uniform_loss = std::log(static_cast<double>(classes));
+  const double mean = sum / static_cast<double>(recent_.size());
+  PRUNUS_CHECK(recent_.size() < kWindow || mean <= kFactor * uniform_loss, "training diverged: the mean loss of the last ",
+               kWindow, " steps is ", mean, ", more than ", kFactor, "x ln(classes) = ", kFactor * uniform_loss,
+               " (uniform guessing scores ln(classes)); lower the learning rate");
+}
+
 EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& optimizer,
                            const optim::LrSchedule& schedule, int epoch, const TrainHooks& hooks,
                            ProgressReporter* progress, const std::string& label) {
@@ -49,6 +62,7 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
   double loss_sum = 0;
   int64_t correct = 0;
   data::Batch batch;
+  DivergenceWatch divergence;
   while (loader.next(batch)) {
     const double lr = schedule.lr_at(epoch, static_cast<int>(stats.steps), static_cast<int>(steps));
     if (stats.steps == 0) stats.lr_first = lr;
@@ -65,6 +79,7 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
       loss_value = loss.item();
       PRUNUS_CHECK(std::isfinite(loss_value), "the loss is ", loss_value,
                    "; lower the learning rate or check the data");
+      divergence.add(loss_value, logits.shape()[1]);
       correct += count_correct(logits, batch.labels);
       loss.backward();
     } catch (const Error& e) {

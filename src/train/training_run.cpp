@@ -25,6 +25,11 @@ static Json eval_json(const EvalResult& r) {
 
 TrainRunResult run_training(const io::Config& config, const DataSplits& data, const TrainRunOptions& options) {
   check_device(config);
+  if (!options.resume && !options.overwrite)
+    for (const char* name : {"checkpoint.bin", "final.bin"})
+      PRUNUS_CHECK(!fs::exists(out_path(config, name)), "out.dir '", config.get_string("out.dir"),
+                   "' already holds a run (", name, "): pass --resume to continue it, --overwrite to train it again "
+                   "from the start, or choose another out.dir");
   const int threads = configure_threads(config);
   fs::create_directories(config.get_string("out.dir"));
   io::write_file_atomic(out_path(config, "config.conf"), config.dump());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "prunus/data/dataset.h"
+#include "prunus/data/image_decode.h"
 
 namespace prunus {
 namespace data {
@@ -18,15 +19,6 @@ namespace data {
 // file at all can be decoded. Hidden files (".name") are ignored.
 Dataset load_image_folder(const std::string& root, int image_size,
                           std::vector<std::string>* skipped_files = nullptr);
-
-// A decoded image file (stb_image: JPEG, PNG, BMP, ...) as interleaved HWC
-// uint8 with `channels` channels (1: luminance, 3: RGB). Error naming the file
-// and stb's reason when it cannot be decoded.
-struct DecodedImage {
-  int width = 0, height = 0, channels = 0;
-  std::vector<uint8_t> pixels;
-};
-DecodedImage decode_image(const std::string& path, int channels);
 
 // Interleaved (HWC) uint8 image of width x height x channels -> planar (CHW)
 // size x size: shorter side scaled to `size` with bilinear interpolation

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "prunus/data/augment.h"
 #include "prunus/data/dataset.h"
@@ -43,6 +44,22 @@ struct StepInfo {
 struct TrainHooks {
   std::function<void(const StepInfo&)> after_step;
   std::function<void(int epoch, const EpochStats&)> after_epoch;
+};
+
+// Stops a run whose loss explodes while staying finite (NaN and Inf stop it at
+// once). Rule: a model guessing uniformly scores ln(classes); a mean loss over
+// the last kWindow steps above kFactor times that is confidently wrong
+// everywhere: Error. Steady runs stay far below (CIFAR-10: ln 10 = 2.3 at the
+// start, under 1 soon after; the bound is 23).
+class DivergenceWatch {
+ public:
+  static constexpr size_t kWindow = 20;
+  static constexpr double kFactor = 10.0;
+  void add(double loss, int64_t classes);
+
+ private:
+  std::vector<double> recent_;  // the last kWindow losses, as a ring
+  int64_t seen_ = 0;
 };
 
 // Trains `model` for epoch `epoch` (0-based) of the loader: the lr of each

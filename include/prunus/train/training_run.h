@@ -19,6 +19,10 @@ namespace train {
 
 struct TrainRunOptions {
   bool resume = false;                   // continue from out.dir/checkpoint.bin when it exists
+  // Without resume or overwrite, an out.dir that already holds a run
+  // (checkpoint.bin or final.bin) is an Error: nothing trained is lost by a
+  // command repeated without --resume.
+  bool overwrite = false;
   ProgressReporter* progress = nullptr;  // may be null
   std::FILE* log = stdout;               // null = silent
   // > 0: return after this many epochs of this call, as an interruption
