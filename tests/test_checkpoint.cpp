@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "error_of.h"
 #include "prunus/io/checkpoint.h"
 #include "prunus/rng.h"
 
@@ -76,17 +77,8 @@ void put_u64(std::vector<uint8_t>& data, size_t offset, uint64_t value) {
   for (int i = 0; i < 8; ++i) data[offset + i] = static_cast<uint8_t>(value >> (8 * i));
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected an Error, none was thrown");
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_errors::contains;
+using test_errors::error_of;
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.dtype() == b.dtype() && a.shape() == b.shape() &&

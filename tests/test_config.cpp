@@ -9,6 +9,7 @@
 #include <string>
 #include <unistd.h>
 
+#include "error_of.h"
 #include "prunus/io/config.h"
 #include "prunus/rng.h"
 
@@ -38,18 +39,8 @@ struct ConfigTempDir {
   }
 };
 
-// The message of the Error `action` throws; fails the test if it throws nothing.
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected an Error, none was thrown");
-  return "";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_errors::contains;
+using test_errors::error_of;
 
 std::string load_error(const std::string& text) {
   Config c(prunus_schema());

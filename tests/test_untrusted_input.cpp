@@ -10,6 +10,7 @@
 #include <functional>
 #include <string>
 
+#include "error_of.h"
 #include "data_test_helpers.h"
 #include "prunus/data/cifar10.h"
 #include "prunus/data/idx.h"
@@ -28,16 +29,8 @@
 using namespace prunus;
 
 namespace {
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  FAIL_CHECK("expected an Error, none was thrown");
-  return "";
-}
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+using test_errors::contains;
+using test_errors::error_of;
 }  // namespace
 
 TEST_SUITE("untrusted input") {
