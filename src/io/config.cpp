@@ -256,16 +256,16 @@ std::string quote_if_needed(const std::string& value) {
 }
 
 // Control characters other than tab cannot be written back to a config file.
+bool is_control_character(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+
 bool has_control_character(const std::string& text) {
-  for (unsigned char c : text)
-    if ((c < 0x20 && c != '\t') || c == 0x7f) return true;
-  return false;
+  return std::any_of(text.begin(), text.end(), [](char c) { return is_control_character(c); });
 }
 
 // A comment's text on one line: control characters become '?'.
 std::string one_line(std::string text) {
   for (char& c : text)
-    if (has_control_character(std::string(1, c))) c = '?';
+    if (is_control_character(c)) c = '?';
   return text;
 }
 
