@@ -118,8 +118,14 @@ std::string suggestion(const std::string& wrong, const std::vector<std::string>&
   for (const std::string& c : candidates) {
     // Also compare with the short name, so "epochs" finds "train.epochs".
     const auto dot = c.find('.');
-    size_t d = edit_distance(wrong, c);
-    if (dot != std::string::npos) d = std::min(d, edit_distance(wrong, c.substr(dot + 1)));
+    const std::string short_name = dot == std::string::npos ? c : c.substr(dot + 1);
+    // The distance is at least the difference in length: skip the quadratic
+    // comparison for names that cannot come within best_distance (long junk keys).
+    auto within_reach = [&](const std::string& name) {
+      return (wrong.size() > name.size() ? wrong.size() - name.size() : name.size() - wrong.size()) < best_distance;
+    };
+    size_t d = within_reach(c) ? edit_distance(wrong, c) : best_distance;
+    if (within_reach(short_name)) d = std::min(d, edit_distance(wrong, short_name));
     if (d < best_distance) best_distance = d, best = c;
   }
   return best.empty() ? "" : " (did you mean '" + best + "'?)";
