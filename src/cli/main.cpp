@@ -1,6 +1,7 @@
 // prunus command-line entry point: dispatches to the subcommands and turns
 // every error into one line "prunus: error: <sentence>" with exit status 1
-// (2 for a malformed command line).
+// (2 for a malformed command line; 128 + signal for a run stopped by SIGINT/SIGTERM
+// after saving its state).
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -10,6 +11,7 @@
 #include "commands.h"
 #include "prunus/error.h"
 #include "prunus/train/cli_args.h"
+#include "prunus/train/stop_request.h"
 
 namespace {
 
@@ -17,14 +19,20 @@ struct CommandEntry {
   const char* name;
   int (*run)(const prunus::cli::Args&);
   const char* summary;
+  // Commands that train stop cleanly on SIGINT/SIGTERM (a checkpoint, then
+  // this advice); null: the signals keep their default action.
+  const char* resume_hint = nullptr;
 };
 
 const CommandEntry kCommands[] = {
-    {"train", prunus::cli::cmd_train, "train a model from a config (resumable with --resume)"},
+    {"train", prunus::cli::cmd_train, "train a model from a config (resumable with --resume)",
+     "continue with the same command and --resume"},
     {"eval", prunus::cli::cmd_eval, "evaluate a checkpoint on the validation and test sets"},
     {"info", prunus::cli::cmd_info, "per-layer table, MACs and parameters of a model or checkpoint"},
-    {"prune", prunus::cli::cmd_prune, "the whole pruning pipeline from a config (resumes unfinished stages)"},
-    {"compare", prunus::cli::cmd_compare, "a fair comparison of pruning methods with dense and scratch controls"},
+    {"prune", prunus::cli::cmd_prune, "the whole pruning pipeline from a config (resumes unfinished stages)",
+     "run the same command again to continue"},
+    {"compare", prunus::cli::cmd_compare, "a fair comparison of pruning methods with dense and scratch controls",
+     "run the same command again to continue"},
     {"import", prunus::cli::cmd_import, "a PyTorch (safetensors) state dict into a prunus checkpoint"},
     {"export", prunus::cli::cmd_export, "a checkpoint's model to ONNX or safetensors"},
     {"predict", prunus::cli::cmd_predict, "classify image files with a checkpoint's model (top-5)"},
@@ -52,8 +60,18 @@ int main(int argc, char** argv) {
       print_usage(stdout);
       return 0;
     }
-    for (const auto& c : kCommands)
-      if (command == c.name) return c.run(prunus::cli::Args(argv + 2, argv + argc));
+    for (const auto& c : kCommands) {
+      if (command != c.name) continue;
+      const prunus::cli::Args args(argv + 2, argv + argc);
+      if (!c.resume_hint) return c.run(args);
+      const prunus::train::StopOnSignals stop_on_signals;
+      try {
+        return c.run(args);
+      } catch (const prunus::train::Interrupted& e) {
+        std::fprintf(stderr, "prunus: %s; %s\n", e.what(), c.resume_hint);
+        return 128 + e.signal();
+      }
+    }
     std::string names;
     for (const auto& c : kCommands) names += std::string(names.empty() ? "" : ", ") + c.name;
     std::fprintf(stderr, "prunus: error: unknown command '%s' (commands: %s; see prunus --help)\n", command.c_str(),

@@ -61,7 +61,9 @@ void Loader::stop_worker() {
   queue_.clear();
 }
 
-void Loader::start_epoch(int epoch) {
+void Loader::start_epoch(int epoch, int64_t first_batch) {
+  PRUNUS_CHECK(first_batch >= 0 && first_batch <= batches_per_epoch(), "Loader: cannot start epoch ", epoch,
+               " at batch ", first_batch, "; it has ", batches_per_epoch(), " batches");
   stop_worker();
   std::vector<int64_t> order = epoch_order(dataset_.size(), shuffle_, seed_, epoch);
   {
@@ -70,7 +72,7 @@ void Loader::start_epoch(int epoch) {
     wait_seconds_ = 0.0;
     epoch_started_ = true;
   }
-  worker_ = std::thread(&Loader::produce, this, epoch, std::move(order));
+  worker_ = std::thread(&Loader::produce, this, epoch, std::move(order), first_batch);
 }
 
 Batch Loader::make_batch(int epoch, const std::vector<int64_t>& order, int64_t first, int64_t count) const {
@@ -89,7 +91,7 @@ Batch Loader::make_batch(int epoch, const std::vector<int64_t>& order, int64_t f
   return batch;
 }
 
-void Loader::produce(int epoch, std::vector<int64_t> order) {
+void Loader::produce(int epoch, std::vector<int64_t> order, int64_t first_batch) {
   try {
     const Dataset& d = dataset_;
     PRUNUS_CHECK(d.size() == expected_images_ && int64_t(d.pixels.size()) == d.size() * d.image_bytes(),
@@ -97,7 +99,7 @@ void Loader::produce(int epoch, std::vector<int64_t> order) {
                  expected_images_, " images, now ", d.size(), " labels and ", d.pixels.size(),
                  " pixel bytes");
     const int64_t batches = batches_per_epoch();
-    for (int64_t b = 0; b < batches; ++b) {
+    for (int64_t b = first_batch; b < batches; ++b) {
       const int64_t first = b * batch_size_;
       Batch batch = make_batch(epoch, order, first, std::min<int64_t>(batch_size_, d.size() - first));
       std::unique_lock<std::mutex> lock(mutex_);

@@ -261,17 +261,40 @@ void SGD::clear_mask(const Tensor& param) { find(param, "clear_mask").mask = Ten
 
 bool SGD::has_mask(const Tensor& param) const { return find(param, "has_mask").mask.defined(); }
 
-void SGD::set_l1(const Tensor& param, const Tensor& strength) {
-  ParamState& state = find(param, "set_l1");
+// The strength as the optimizer keeps it (a copy in the parameter's dtype), or an Error.
+static Tensor checked_l1_strength(const Tensor& param, const Tensor& strength) {
   PRUNUS_CHECK(strength.defined(), "SGD::set_l1: the strength for ", param_label(param), " is undefined");
   PRUNUS_CHECK(strength.numel() == 1 || strength.shape() == param.shape(), "SGD::set_l1: strength ",
                shape_str(strength.shape()), " for ", param_label(param),
                " must have one element or the parameter's shape ", shape_str(param.shape()));
-  Tensor copy = converted_copy(strength, param.dtype());
+  Tensor copy = converted_copy(strength.device() == Device::CPU ? strength : strength.to(Device::CPU), param.dtype());
   for (double v : copy.to_vector_f64())
     PRUNUS_CHECK(std::isfinite(v) && v >= 0, "SGD::set_l1: the strength for ", param_label(param), " holds ",
                  v, "; expected finite values >= 0");
-  state.l1_strength = copy;
+  return copy;
+}
+
+void SGD::set_l1(const Tensor& param, const Tensor& strength) {
+  find(param, "set_l1").l1_strength = checked_l1_strength(param, strength);
+}
+
+std::vector<std::pair<std::string, Tensor>> SGD::l1_strengths() const {
+  std::vector<std::pair<std::string, Tensor>> entries;
+  for (const ParamState& state : states_)
+    if (state.l1_strength.defined()) entries.emplace_back(state_key(state), state.l1_strength.clone());
+  return entries;
+}
+
+void SGD::load_l1_strengths(const std::vector<std::pair<std::string, Tensor>>& entries) {
+  std::unordered_map<std::string, size_t> state_of_key;
+  for (size_t s = 0; s < states_.size(); ++s) state_of_key.emplace(state_key(states_[s]), s);
+  std::vector<std::pair<size_t, Tensor>> loaded;  // validated first, applied after
+  for (const auto& [key, value] : entries) {
+    auto it = state_of_key.find(key);
+    PRUNUS_CHECK(it != state_of_key.end(), "SGD::load_l1_strengths: unknown key '", key, "'");
+    loaded.emplace_back(it->second, checked_l1_strength(states_[it->second].param, value));
+  }
+  for (auto& [s, strength] : loaded) states_[s].l1_strength = std::move(strength);
 }
 
 void SGD::clear_l1(const Tensor& param) { find(param, "clear_l1").l1_strength = Tensor(); }

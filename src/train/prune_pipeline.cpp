@@ -73,9 +73,16 @@ class Pipeline {
   // just ended already evaluated this very model (fresh_val_).
   StageResult measure(const std::string& stage, nn::Module& model, bool compact);
   void print_result(const StageResult& r);
-  int resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model, io::Checkpoint& checkpoint);
+  // Where a phase's run checkpoint left it; found == false: start afresh.
+  struct Resumed {
+    bool found = false;
+    int epoch = 0;          // epochs done
+    EpochProgress within;   // steps done in the next epoch (mid-epoch checkpoints)
+    io::Checkpoint checkpoint;
+  };
+  Resumed resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model);
   bool train(const std::string& phase, nn::Module& model, optim::SGD& optimizer, int epochs, double lr, bool warmup,
-             int start_epoch, const PhaseHooks& hooks = {});
+             const Resumed& start, const PhaseHooks& hooks = {});
 
   bool run_baseline();
   bool run_sparse();
@@ -215,23 +222,29 @@ void Pipeline::print_result(const StageResult& r) {
   say(", %.2f M MACs (%s of dense), %.3f M params\n", r.macs / 1e6, percent(r.macs / dense).c_str(), r.params / 1e6);
 }
 
-int Pipeline::resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model, io::Checkpoint& checkpoint) {
+Pipeline::Resumed Pipeline::resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model) {
   const std::string path = this->path("checkpoint.bin");
-  if (!fs::exists(path)) return 0;
+  Resumed resumed;
+  if (!fs::exists(path)) return resumed;
   io::Checkpoint c = io::read_checkpoint(path);
-  if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != phase) return 0;
+  if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != phase) return resumed;
   // A phase's state does not depend on the keys that act only after it.
   require_same_config(c, config_, keys_acting_after(phase == "finetune" ? "prune" : phase));
   model = load_model(c);
   ctx_.history = checkpoint_history(c);
-  checkpoint = std::move(c);
-  const int epoch = checkpoint_epoch(checkpoint);
-  say("%s: resuming from %s after epoch %d\n", phase.c_str(), path.c_str(), epoch);
-  return epoch;
+  resumed.found = true;
+  resumed.epoch = checkpoint_epoch(c);
+  resumed.within = checkpoint_epoch_progress(c);
+  say("%s: resuming from %s (%s)\n", phase.c_str(), path.c_str(), describe_checkpoint(c).c_str());
+  resumed.checkpoint = std::move(c);
+  return resumed;
 }
 
 bool Pipeline::train(const std::string& phase, nn::Module& model, optim::SGD& optimizer, int epochs, double lr,
-                     bool warmup, int start_epoch, const PhaseHooks& hooks) {
+                     bool warmup, const Resumed& start, const PhaseHooks& hooks) {
+  const int start_epoch = start.epoch;
+  PRUNUS_CHECK(start.within.steps == 0 || start_epoch < epochs, "phase '", phase, "': ", path("checkpoint.bin"),
+               " stopped inside epoch ", start_epoch + 1, " of ", epochs);
   if (start_epoch >= epochs) return true;
   if (options_.max_epochs > 0 && budget_ <= 0) return false;
   PhaseSpec spec;
@@ -242,7 +255,9 @@ bool Pipeline::train(const std::string& phase, nn::Module& model, optim::SGD& op
   spec.checkpoint_path = path("checkpoint.bin");
   spec.checkpoint_every = static_cast<int>(config_.get_int("out.checkpoint_every"));
   spec.stop_after = options_.max_epochs > 0 ? budget_ : 0;
-  const PhaseResult r = run_phase(ctx_, model, optimizer, spec, start_epoch, hooks);
+  PhaseHooks observed = hooks;
+  if (options_.after_step) observed.train.after_step = options_.after_step;  // the pipeline sets none of its own
+  const PhaseResult r = run_phase(ctx_, model, optimizer, spec, start_epoch, observed, start.within);
   budget_ -= r.epochs_run;
   has_fresh_val_ = r.epochs_run > 0 && data_.val.size() > 0;
   fresh_val_ = r.last_val;
@@ -261,11 +276,10 @@ bool Pipeline::run_baseline() {
     model = dense_model();
     say("baseline: loaded %s\n", given.c_str());
   } else {
-    io::Checkpoint checkpoint;
-    const int start = resume_point("baseline", model, checkpoint);
-    if (start == 0) model = build_model(config_, data_);
+    const Resumed start = resume_point("baseline", model);
+    if (!start.found) model = build_model(config_, data_);
     auto optimizer = make_optimizer(*model, config_, config_.get_float("train.lr"));
-    if (start > 0) load_optimizer(*optimizer, checkpoint);
+    if (start.found) load_optimizer(*optimizer, start.checkpoint);
     const int64_t epochs = config_.get_int("prune.baseline_epochs");
     if (!train("baseline", *model, *optimizer, static_cast<int>(epochs > 0 ? epochs : config_.get_int("train.epochs")),
                config_.get_float("train.lr"), true, start))
@@ -279,9 +293,8 @@ bool Pipeline::run_baseline() {
 
 bool Pipeline::run_sparse() {
   std::shared_ptr<nn::Module> model = load_stage(previous_stage("sparse"), true);
-  io::Checkpoint checkpoint;
-  const int start = resume_point("sparse", model, checkpoint);
-  if (start == 0) {
+  const Resumed start = resume_point("sparse", model);
+  if (!start.found) {
     prune::enable_gates(*model, state_);
     if (state_.granularities.filter) prune::init_filter_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
   }
@@ -295,16 +308,20 @@ bool Pipeline::run_sparse() {
   options.sparse_epochs = static_cast<int>(config_.get_int("prune.sparse_epochs"));
   prune::AdaptiveL1 regularizer(*model, result_.analysis, state_, options);
   std::vector<prune::LambdaTraceEntry> earlier;
-  if (start > 0) {
-    load_optimizer(*optimizer, checkpoint);
+  if (start.found) {
+    const io::Checkpoint& checkpoint = start.checkpoint;
     regularizer.set_lambda0(parse_exact_number(checkpoint.string("regularizer.lambda0"), checkpoint.source));
     earlier = parse_lambda_trace(checkpoint.string("regularizer.trace"), checkpoint.source);
+    regularizer.apply(*optimizer);
+    // After apply: the strengths stored are those chosen from the model at the
+    // start of the epoch in progress, not from the model as it stands now.
+    load_optimizer(*optimizer, checkpoint);
   } else {
     say("sparse: %s; lambda0 %g%s; L1 step %s\n", preset_.description.c_str(), options.lambda0,
         options.adaptive && options.target_flops_reduction > 0 ? ", adapted each epoch toward the FLOPs target" : "",
         config_.get_string("prune.l1_step") == "constant" ? "prune.sparse_lr throughout" : "the scheduled lr");
+    regularizer.apply(*optimizer);
   }
-  regularizer.apply(*optimizer);
   auto full_trace = [&] {
     auto t = earlier;
     t.insert(t.end(), regularizer.trace().begin(), regularizer.trace().end());
@@ -396,11 +413,10 @@ void Pipeline::run_prune() {
 
 bool Pipeline::run_finetune() {
   std::shared_ptr<nn::Module> model = load_stage("prune", true);
-  io::Checkpoint checkpoint;
-  const int start = resume_point("finetune", model, checkpoint);
+  const Resumed start = resume_point("finetune", model);
   const double lr = config_.get_float("prune.finetune_lr");
   auto optimizer = make_optimizer(*model, config_, lr);
-  if (start > 0) load_optimizer(*optimizer, checkpoint);
+  if (start.found) load_optimizer(*optimizer, start.checkpoint);
   prune::register_masks(*optimizer, *model, result_.analysis);
   if (!train("finetune", *model, *optimizer, static_cast<int>(config_.get_int("prune.finetune_epochs")), lr, false,
              start))

@@ -1,6 +1,8 @@
 #include "prunus/train/run_checkpoint.h"
 
+#include <cerrno>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -8,6 +10,7 @@
 #include "prunus/nn/description.h"
 #include "prunus/nn/state.h"
 #include "prunus/prune/stripe_conv2d.h"
+#include "prunus/train/pipeline_records.h"
 
 namespace prunus {
 namespace train {
@@ -16,6 +19,7 @@ namespace {
 
 const char* const kModelPrefix = "model/";
 const char* const kOptimPrefix = "optim/";
+const char* const kL1Prefix = "l1/";  // L1 strengths: the regularizer set them from an earlier model
 const char* const kRngPrefix = "rng/";
 
 bool starts_with(const std::string& s, const std::string& prefix) { return s.compare(0, prefix.size(), prefix) == 0; }
@@ -108,14 +112,19 @@ Shape checkpoint_input_shape(const io::Checkpoint& checkpoint) {
 
 void put_optimizer(io::Checkpoint& checkpoint, const optim::SGD& optimizer) {
   for (const auto& [key, tensor] : optimizer.state()) checkpoint.put_tensor(kOptimPrefix + key, tensor);
+  for (const auto& [key, tensor] : optimizer.l1_strengths()) checkpoint.put_tensor(kL1Prefix + key, tensor);
 }
 
 void load_optimizer(optim::SGD& optimizer, const io::Checkpoint& checkpoint) {
   std::vector<std::pair<std::string, Tensor>> entries;
   for (const auto& [name, tensor] : checkpoint.tensors)
     if (starts_with(name, kOptimPrefix)) entries.emplace_back(name.substr(std::strlen(kOptimPrefix)), tensor);
+  std::vector<std::pair<std::string, Tensor>> strengths;
+  for (const auto& [name, tensor] : checkpoint.tensors)
+    if (starts_with(name, kL1Prefix)) strengths.emplace_back(name.substr(std::strlen(kL1Prefix)), tensor);
   try {
     optimizer.load_state(entries);
+    optimizer.load_l1_strengths(strengths);
   } catch (const Error& e) {
     PRUNUS_FAIL(checkpoint.source, ": optimizer state: ", e.what());
   }
@@ -135,19 +144,73 @@ std::string checkpoint_phase(const io::Checkpoint& checkpoint) {
   return checkpoint.has_string("run.phase") ? checkpoint.string("run.phase") : "";
 }
 
-int checkpoint_epoch(const io::Checkpoint& checkpoint) {
-  if (!checkpoint.has_string("run.epoch")) return 0;
-  const std::string& text = checkpoint.string("run.epoch");
+namespace {
+// A count stored as decimal text; 0 when absent.
+int64_t stored_count(const io::Checkpoint& checkpoint, const std::string& key, int64_t max) {
+  if (!checkpoint.has_string(key)) return 0;
+  const std::string& text = checkpoint.string(key);
+  errno = 0;
   char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  PRUNUS_CHECK(!text.empty() && *end == '\0' && v >= 0, checkpoint.source, ": bad run.epoch '", text, "'");
-  return static_cast<int>(v);
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  PRUNUS_CHECK(!text.empty() && *end == '\0' && errno == 0 && v >= 0 && v <= max, checkpoint.source, ": bad ", key,
+               " '", text, "' (expected an integer from 0 to ", max, ")");
+  return v;
+}
+}  // namespace
+
+int checkpoint_epoch(const io::Checkpoint& checkpoint) {
+  return static_cast<int>(stored_count(checkpoint, "run.epoch", std::numeric_limits<int>::max()));
+}
+
+void put_epoch_progress(io::Checkpoint& checkpoint, const EpochProgress& progress) {
+  checkpoint.put_string("run.step", std::to_string(progress.steps));
+  checkpoint.put_string("run.partial.images", std::to_string(progress.images));
+  checkpoint.put_string("run.partial.correct", std::to_string(progress.correct));
+  checkpoint.put_string("run.partial.loss_sum", exact_number(progress.loss_sum));
+  checkpoint.put_string("run.partial.lr_first", exact_number(progress.lr_first));
+  checkpoint.put_string("run.partial.seconds", exact_number(progress.seconds));
+  checkpoint.put_string("run.partial.data_wait_seconds", exact_number(progress.data_wait_seconds));
+  checkpoint.put_string("run.partial.losses_seen", std::to_string(progress.divergence.seen()));
+  std::string recent;
+  for (double loss : progress.divergence.recent()) recent += (recent.empty() ? "" : ",") + exact_number(loss);
+  checkpoint.put_string("run.partial.recent_losses", recent);
+}
+
+EpochProgress checkpoint_epoch_progress(const io::Checkpoint& checkpoint) {
+  EpochProgress p;
+  p.steps = stored_count(checkpoint, "run.step", std::numeric_limits<int>::max());
+  if (p.steps == 0) return p;
+  const auto number = [&](const std::string& key) {
+    PRUNUS_CHECK(checkpoint.has_string(key), checkpoint.source, ": run.step is set but ", key, " is missing");
+    return parse_exact_number(checkpoint.string(key), checkpoint.source + " " + key);
+  };
+  constexpr int64_t kMaxCount = int64_t(1) << 52;
+  p.images = stored_count(checkpoint, "run.partial.images", kMaxCount);
+  p.correct = stored_count(checkpoint, "run.partial.correct", p.images);
+  p.loss_sum = number("run.partial.loss_sum");
+  p.lr_first = number("run.partial.lr_first");
+  p.seconds = number("run.partial.seconds");
+  p.data_wait_seconds = number("run.partial.data_wait_seconds");
+  std::vector<double> recent;
+  std::istringstream in(checkpoint.has_string("run.partial.recent_losses") ? checkpoint.string("run.partial.recent_losses")
+                                                                           : "");
+  for (std::string field; std::getline(in, field, ',');)
+    recent.push_back(parse_exact_number(field, checkpoint.source + " run.partial.recent_losses"));
+  try {
+    p.divergence.restore(std::move(recent), stored_count(checkpoint, "run.partial.losses_seen", kMaxCount));
+  } catch (const Error& e) {
+    PRUNUS_FAIL(checkpoint.source, ": ", e.what());
+  }
+  return p;
 }
 
 std::string describe_checkpoint(const io::Checkpoint& checkpoint) {
   const std::string kind = checkpoint_kind(checkpoint), phase = checkpoint_phase(checkpoint);
   const int epoch = checkpoint_epoch(checkpoint);
-  if (kind == "run") return "training state of phase '" + phase + "' after epoch " + std::to_string(epoch);
+  const int64_t step = stored_count(checkpoint, "run.step", std::numeric_limits<int>::max());
+  if (kind == "run")
+    return "training state of phase '" + phase + "' after epoch " + std::to_string(epoch) +
+           (step > 0 ? " and " + std::to_string(step) + " steps of epoch " + std::to_string(epoch + 1) : "");
   if (kind == "stage") return "pipeline stage '" + phase + "'";
   if (kind == "model")
     return "model from phase '" + phase + "'" + (epoch > 0 ? " (" + std::to_string(epoch) + " epochs)" : "");

@@ -1,12 +1,14 @@
 #include "prunus/train/trainer.h"
 
 #include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "prunus/autograd.h"
 #include "prunus/ops.h"
 #include "prunus/prune/model_access.h"
+#include "prunus/train/stop_request.h"
 
 namespace prunus {
 namespace train {
@@ -14,6 +16,15 @@ namespace train {
 namespace {
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+bool all_finite(const Tensor& t) {
+  const bool cpu_f32 = t.dtype() == DType::F32 && t.device() == Device::CPU;
+  const Tensor values = cpu_f32 ? t.detach() : t.detach().to(Device::CPU).to(DType::F32);
+  const float* v = values.f32();
+  for (int64_t i = 0, n = values.numel(); i < n; ++i)
+    if (!std::isfinite(v[i])) return false;
+  return true;
 }
 }  // namespace
 
@@ -43,71 +54,97 @@ void DivergenceWatch::add(double loss, int64_t classes) {
   for (double l : recent_) sum += l;
   const double uniform_loss = std::log(static_cast<double>(classes));
   const double mean = sum / static_cast<double>(recent_.size());
-  PRUNUS_CHECK(recent_.size() < kWindow || mean <= kFactor * uniform_loss, "training diverged: the mean loss of the last ",
-               kWindow, " steps is ", mean, ", more than ", kFactor, "x ln(classes) = ", kFactor * uniform_loss,
-               " (uniform guessing scores ln(classes)); lower the learning rate");
+  if (recent_.size() == kWindow && mean > kFactor * uniform_loss)
+    throw TrainingDiverged(detail::concat_message(
+        "training diverged: the mean loss of the last ", kWindow, " steps is ", mean, ", more than ", kFactor,
+        "x ln(classes) = ", kFactor * uniform_loss, " (uniform guessing scores ln(classes)); lower the learning rate"));
+}
+
+void DivergenceWatch::restore(std::vector<double> recent, int64_t seen) {
+  PRUNUS_CHECK(seen >= 0 && recent.size() == static_cast<size_t>(std::min<int64_t>(seen, kWindow)),
+               "divergence watch: ", recent.size(), " recent losses do not fit ", seen, " seen");
+  recent_ = std::move(recent);
+  seen_ = seen;
 }
 
 EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& optimizer,
                            const optim::LrSchedule& schedule, int epoch, const TrainHooks& hooks,
-                           ProgressReporter* progress, const std::string& label) {
-  const auto start = std::chrono::steady_clock::now();
+                           ProgressReporter* progress, const std::string& label, const EpochProgress& start) {
+  const auto started = std::chrono::steady_clock::now();
   model.train();
-  loader.start_epoch(epoch);
   const int64_t steps = loader.batches_per_epoch();
   PRUNUS_CHECK(steps > 0, "train: the training set (", loader.size(), " images) gives no batch of ",
                loader.batch_size(), " images");
+  PRUNUS_CHECK(start.steps >= 0 && start.steps < steps, "train: cannot resume epoch ", epoch + 1, " after step ",
+               start.steps, "; it has ", steps, " steps");
+  loader.start_epoch(epoch, start.steps);
   if (progress) progress->start(label, steps);
+  EpochProgress now = start;  // the sums so far, continued
   EpochStats stats;
-  double loss_sum = 0;
-  int64_t correct = 0;
+  stats.lr_first = now.lr_first;
   data::Batch batch;
-  DivergenceWatch divergence;
+  auto elapsed = [&] { return start.seconds + seconds_since(started); };
+  auto data_wait = [&] { return start.data_wait_seconds + loader.wait_seconds(); };
   while (loader.next(batch)) {
-    const double lr = schedule.lr_at(epoch, static_cast<int>(stats.steps), static_cast<int>(steps));
-    if (stats.steps == 0) stats.lr_first = lr;
+    const double lr = schedule.lr_at(epoch, static_cast<int>(now.steps), static_cast<int>(steps));
+    if (now.steps == 0) now.lr_first = stats.lr_first = lr;
     stats.lr_last = lr;
     optimizer.set_lr(lr);
     optimizer.zero_grad();
     const int64_t batch_size = static_cast<int64_t>(batch.labels.size());
-    const std::string where = "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(stats.steps + 1) +
+    const std::string where = "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(now.steps + 1) +
                               " of " + std::to_string(steps);
     double loss_value = 0;
     try {
       Tensor logits = model(batch.images);
+      if (!all_finite(logits))
+        throw TrainingDiverged("the model's outputs hold NaN or Inf; lower the learning rate or check the data");
       Tensor loss = ops::cross_entropy(logits, batch.labels);
       loss_value = loss.item();
-      PRUNUS_CHECK(std::isfinite(loss_value), "the loss is ", loss_value,
-                   "; lower the learning rate or check the data");
-      divergence.add(loss_value, logits.shape()[1]);
-      correct += count_correct(logits, batch.labels);
+      if (!std::isfinite(loss_value))
+        throw TrainingDiverged(detail::concat_message("the loss is ", loss_value,
+                                                      "; lower the learning rate or check the data"));
+      now.divergence.add(loss_value, logits.shape()[1]);
+      now.correct += count_correct(logits, batch.labels);
       loss.backward();
+    } catch (const TrainingDiverged& e) {
+      throw TrainingDiverged(detail::concat_message("training stopped at ", where, " (lr ", lr, "): ", e.what()));
     } catch (const Error& e) {
       PRUNUS_FAIL("training stopped at ", where, " (lr ", lr, "): ", e.what());
     }
     optimizer.step();
-    loss_sum += loss_value * static_cast<double>(batch_size);
-    stats.images += batch_size;
-    ++stats.steps;
-    if (hooks.after_step) hooks.after_step({epoch, stats.steps - 1, steps, batch_size, loss_value, lr});
+    now.loss_sum += loss_value * static_cast<double>(batch_size);
+    now.images += batch_size;
+    ++now.steps;
+    if (hooks.after_step) hooks.after_step({epoch, now.steps - 1, steps, batch_size, loss_value, lr});
     if (progress) {
       ProgressSnapshot s;
-      s.steps_done = stats.steps;
-      s.loss = loss_sum / static_cast<double>(stats.images);
-      s.accuracy = static_cast<double>(correct) / static_cast<double>(stats.images);
-      s.images = stats.images;
-      s.seconds = seconds_since(start);
-      s.data_wait_seconds = loader.wait_seconds();
+      s.steps_done = now.steps;
+      s.loss = now.loss_sum / static_cast<double>(now.images);
+      s.accuracy = static_cast<double>(now.correct) / static_cast<double>(now.images);
+      s.images = now.images;
+      s.seconds = elapsed();
+      s.data_wait_seconds = data_wait();
       progress->update(s);
+    }
+    if (stop_requested() && now.steps < steps) {
+      stats.interrupted = true;
+      break;
     }
   }
   if (progress) progress->finish();
   optimizer.zero_grad();  // frees the last gradients before evaluation
-  stats.loss = loss_sum / static_cast<double>(stats.images);
-  stats.accuracy = static_cast<double>(correct) / static_cast<double>(stats.images);
-  stats.seconds = seconds_since(start);
+  now.seconds = elapsed();
+  now.data_wait_seconds = data_wait();
+  stats.steps = now.steps;
+  stats.images = now.images;
+  stats.loss = now.loss_sum / static_cast<double>(now.images);
+  stats.accuracy = static_cast<double>(now.correct) / static_cast<double>(now.images);
+  stats.seconds = now.seconds;
   stats.images_per_second = stats.seconds > 0 ? static_cast<double>(stats.images) / stats.seconds : 0.0;
-  stats.data_wait_seconds = loader.wait_seconds();
+  stats.data_wait_seconds = now.data_wait_seconds;
+  stats.progress = now;
+  if (stats.interrupted) return stats;
   if (hooks.after_epoch) hooks.after_epoch(epoch, stats);
   return stats;
 }

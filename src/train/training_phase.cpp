@@ -4,6 +4,7 @@
 
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
+#include "prunus/train/stop_request.h"
 
 namespace prunus {
 namespace train {
@@ -29,7 +30,7 @@ io::Checkpoint make_run_checkpoint(const RunContext& ctx, nn::Module& model, con
 }
 
 PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer, const PhaseSpec& spec,
-                      int start_epoch, const PhaseHooks& hooks) {
+                      int start_epoch, const PhaseHooks& hooks, const EpochProgress& within) {
   const io::Config& config = *ctx.config;
   const DataSplits& data = *ctx.data;
   PRUNUS_CHECK(start_epoch >= 0 && start_epoch <= spec.epochs, "phase '", spec.name, "': cannot start at epoch ",
@@ -51,10 +52,46 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
   if (!ctx.out_dir.empty()) std::filesystem::create_directories(ctx.out_dir);
 
   if (ctx.log) std::fflush(ctx.log);
+  auto write_run_checkpoint = [&](int epochs_done, const EpochProgress* progress) {
+    io::Checkpoint checkpoint = make_run_checkpoint(ctx, model, optimizer, spec.name, epochs_done);
+    if (progress) put_epoch_progress(checkpoint, *progress);
+    if (hooks.save_extra) hooks.save_extra(checkpoint);
+    io::write_checkpoint(spec.checkpoint_path, checkpoint);
+  };
+  // Thrown once the state is saved; says where the run stopped and how to go on.
+  auto stop = [&](const std::string& position, bool wrote) {
+    const int signal = stop_signal();
+    const std::string saved = !wrote ? "nothing new to save"
+                              : spec.checkpoint_path.empty()
+                                  ? "nothing was saved (this run keeps no run checkpoint)"
+                                  : "the run state is in " + spec.checkpoint_path;
+    throw Interrupted(signal, "stopped by " + signal_name(signal) + " " + position + " of phase '" + spec.name +
+                                  "'; " + saved);
+  };
+  if (stop_requested()) stop("before epoch " + std::to_string(start_epoch + 1), false);
   for (int epoch = start_epoch; epoch < spec.epochs; ++epoch) {
     const std::string label = spec.name + " " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs);
-    result.last_train =
-        train_one_epoch(model, loader, optimizer, schedule, epoch, hooks.train, ctx.progress, label);
+    const EpochProgress fresh;
+    const EpochProgress& start = epoch == start_epoch ? within : fresh;
+    try {
+      result.last_train =
+          train_one_epoch(model, loader, optimizer, schedule, epoch, hooks.train, ctx.progress, label, start);
+    } catch (const TrainingDiverged& e) {
+      if (spec.checkpoint_path.empty()) throw;
+      // For a post-mortem (`prunus info`, `prunus eval`); the run checkpoint,
+      // if any, stays the last good state.
+      const std::string diverged = (std::filesystem::path(spec.checkpoint_path).parent_path() / "diverged.bin").string();
+      io::write_checkpoint(diverged, make_run_checkpoint(ctx, model, optimizer, spec.name, epoch));
+      const bool kept = std::filesystem::exists(spec.checkpoint_path);
+      throw TrainingDiverged(std::string(e.what()) + "; the model as it stood is in " + diverged +
+                             (kept ? ", the last good run state in " + spec.checkpoint_path : ""));
+    }
+    if (result.last_train.interrupted) {
+      const EpochProgress& at = result.last_train.progress;
+      if (!spec.checkpoint_path.empty()) write_run_checkpoint(epoch, &at);
+      stop("after step " + std::to_string(at.steps) + " of " + std::to_string(loader.batches_per_epoch()) +
+           " in epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs), true);
+    }
     if (data.val.size()) result.last_val = evaluate(model, data.val, batch_size, data.normalization);
     EpochRecord record;
     record.phase = spec.name;
@@ -86,11 +123,9 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     const bool stopping = spec.stop_after > 0 && result.epochs_run >= spec.stop_after;
     const bool last = epoch + 1 == spec.epochs || stopping;
     const bool due = spec.checkpoint_every > 0 && (epoch + 1) % spec.checkpoint_every == 0;
-    if (!spec.checkpoint_path.empty() && (last || due)) {
-      io::Checkpoint checkpoint = make_run_checkpoint(ctx, model, optimizer, spec.name, epoch + 1);
-      if (hooks.save_extra) hooks.save_extra(checkpoint);
-      io::write_checkpoint(spec.checkpoint_path, checkpoint);
-    }
+    const bool stop_now = stop_requested();  // arrived during validation or the last step
+    if (!spec.checkpoint_path.empty() && (last || due || stop_now)) write_run_checkpoint(epoch + 1, nullptr);
+    if (stop_now) stop("after epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs), true);
     if (stopping) break;
   }
   return result;

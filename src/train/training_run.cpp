@@ -46,6 +46,7 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   std::shared_ptr<nn::Module> model;
   std::unique_ptr<optim::SGD> optimizer;
   TrainRunResult result;
+  EpochProgress within;  // where a mid-epoch checkpoint stood
   if (options.resume && fs::exists(checkpoint_path)) {
     const io::Checkpoint checkpoint = io::read_checkpoint(checkpoint_path);
     PRUNUS_CHECK(checkpoint_kind(checkpoint) == "run" && checkpoint_phase(checkpoint) == phase, checkpoint_path,
@@ -57,8 +58,9 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
     load_optimizer(*optimizer, checkpoint);
     ctx.history = checkpoint_history(checkpoint);
     result.start_epoch = checkpoint_epoch(checkpoint);
+    within = checkpoint_epoch_progress(checkpoint);
     if (ctx.log)
-      std::fprintf(ctx.log, "resuming from %s after epoch %d\n", checkpoint_path.c_str(), result.start_epoch);
+      std::fprintf(ctx.log, "resuming from %s (%s)\n", checkpoint_path.c_str(), describe_checkpoint(checkpoint).c_str());
   } else {
     if (options.resume && ctx.log)
       std::fprintf(ctx.log, "no checkpoint at %s yet: starting from scratch\n", checkpoint_path.c_str());
@@ -81,7 +83,11 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   spec.stop_after = options.max_epochs;
   PRUNUS_CHECK(result.start_epoch <= spec.epochs, checkpoint_path, " is after epoch ", result.start_epoch,
                ", beyond train.epochs = ", spec.epochs);
-  const PhaseResult phase_result = run_phase(ctx, *model, *optimizer, spec, result.start_epoch);
+  PhaseHooks hooks;
+  hooks.train.after_step = options.after_step;
+  PRUNUS_CHECK(within.steps == 0 || result.start_epoch < spec.epochs, checkpoint_path, " stopped inside epoch ",
+               result.start_epoch + 1, ", beyond train.epochs = ", spec.epochs);
+  const PhaseResult phase_result = run_phase(ctx, *model, *optimizer, spec, result.start_epoch, hooks, within);
   result.epochs_run = phase_result.epochs_run;
   result.finished = result.start_epoch + result.epochs_run == spec.epochs;
   if (!result.finished) {

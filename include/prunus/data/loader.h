@@ -41,8 +41,10 @@ class Loader {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  // Stops any epoch in progress and starts preparing epoch `epoch`.
-  void start_epoch(int epoch);
+  // Stops any epoch in progress and starts preparing epoch `epoch` from its
+  // batch `first_batch` (0-based; > 0 resumes an epoch interrupted after that
+  // many batches: the remaining ones are those an uninterrupted epoch sees).
+  void start_epoch(int epoch, int64_t first_batch = 0);
   // The next batch of the epoch; false at its end. Rethrows an error raised
   // while preparing a batch.
   bool next(Batch& batch);
@@ -57,7 +59,7 @@ class Loader {
     Batch batch;
     std::exception_ptr error;
   };
-  void produce(int epoch, std::vector<int64_t> order);
+  void produce(int epoch, std::vector<int64_t> order, int64_t first_batch);
   Batch make_batch(int epoch, const std::vector<int64_t>& order, int64_t first, int64_t count) const;
   void stop_worker();
 

@@ -99,6 +99,11 @@ class SGD {
   // anything, on an unknown or repeated key, a shape mismatch or a key of a
   // group without momentum. A dtype different from the parameter's is converted.
   void load_state(const std::vector<std::pair<std::string, Tensor>>& entries);
+  // The L1 strengths set (copies), keyed as state(); loading sets those given
+  // and leaves the others. Throws, before changing anything, on an unknown key
+  // or a strength set_l1 would refuse.
+  std::vector<std::pair<std::string, Tensor>> l1_strengths() const;
+  void load_l1_strengths(const std::vector<std::pair<std::string, Tensor>>& entries);
 
  private:
   struct ParamState {

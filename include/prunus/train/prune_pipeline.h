@@ -17,6 +17,7 @@
 // inside it, at the last checkpointed epoch); stages already done are not re-run.
 #pragma once
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,8 @@ struct PipelineOptions {
   std::FILE* log = stdout;               // null = silent
   int max_epochs = 0;  // > 0: stop after this many training epochs in this call, as an interruption would
   double timing_seconds = 1.0;  // least time spent timing each model's inference in the compact stage
+  // Called after every optimizer step of every training phase (tests stop a run at a chosen step).
+  std::function<void(const StepInfo&)> after_step;
 };
 
 struct StageResult {

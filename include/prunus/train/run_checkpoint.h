@@ -8,9 +8,12 @@
 //            model.arch           zoo name; model.input_shape "C,H,W"
 //            config               the effective config (io::Config::dump())
 //            run.phase, run.epoch the phase and its completed epochs
+//            run.step, run.partial.* (mid-epoch checkpoints) steps done in the
+//                                 next epoch and its running sums
 //            metrics.csv          the metrics history so far
 //   tensors  model/<name>         every parameter (gates included) and buffer
 //            optim/<key>          SGD momentum buffers (run checkpoints)
+//            l1/<key>             SGD L1 strengths, where set (run checkpoints)
 //   blobs    rng/<module>         the Rng state of each Dropout module
 // Callers may add entries of their own (the pipeline stores its stage results).
 #pragma once
@@ -24,6 +27,7 @@
 #include "prunus/nn/module.h"
 #include "prunus/optim/sgd.h"
 #include "prunus/train/metrics.h"
+#include "prunus/train/trainer.h"
 
 namespace prunus {
 namespace train {
@@ -41,6 +45,9 @@ std::string shape_text(const Shape& shape);
 Shape parse_shape_text(const std::string& text, const std::string& what);
 Shape checkpoint_input_shape(const io::Checkpoint& checkpoint);
 
+// Momentum buffers and L1 strengths. Loading sets the strengths the file
+// holds (a resumed epoch keeps those the regularizer chose from the model at
+// the epoch's start) and leaves the others as they are.
 void put_optimizer(io::Checkpoint& checkpoint, const optim::SGD& optimizer);
 void load_optimizer(optim::SGD& optimizer, const io::Checkpoint& checkpoint);
 
@@ -48,6 +55,9 @@ void put_run_position(io::Checkpoint& checkpoint, const std::string& kind, const
 std::string checkpoint_kind(const io::Checkpoint& checkpoint);
 std::string checkpoint_phase(const io::Checkpoint& checkpoint);  // "" when absent
 int checkpoint_epoch(const io::Checkpoint& checkpoint);          // 0 when absent
+// Where a run stood inside the epoch after checkpoint_epoch() (steps 0: at its start).
+void put_epoch_progress(io::Checkpoint& checkpoint, const EpochProgress& progress);
+EpochProgress checkpoint_epoch_progress(const io::Checkpoint& checkpoint);
 
 // One line for users: "training state of phase 'train' after epoch 3",
 // "model from phase 'train' (20 epochs)", "pipeline stage 'finetune'".

@@ -55,10 +55,15 @@ struct PhaseResult {
   int epochs_run = 0;
 };
 
-// Runs epochs [start_epoch, spec.epochs). The record of each epoch goes to
-// ctx.history and out_dir/log.csv.
+// Runs epochs [start_epoch, spec.epochs); `within` continues epoch
+// start_epoch part-way (a mid-epoch checkpoint's checkpoint_epoch_progress).
+// The record of each epoch goes to ctx.history and out_dir/log.csv.
+// A stop request (stop_request.h) ends the phase after the step in progress:
+// the run checkpoint is written, mid-epoch, and Interrupted thrown. A
+// diverging loss writes the model as it stands to diverged.bin beside the run
+// checkpoint, keeps the last good run checkpoint, and throws TrainingDiverged.
 PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer, const PhaseSpec& spec,
-                      int start_epoch, const PhaseHooks& hooks = {});
+                      int start_epoch, const PhaseHooks& hooks = {}, const EpochProgress& within = {});
 
 // A run checkpoint of the current state: model, optimizer, config, metrics,
 // position (phase, epochs done). Used by run_phase; exposed for tests.

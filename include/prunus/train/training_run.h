@@ -7,6 +7,7 @@
 //   summary.json    final/best accuracies, speed, model size
 #pragma once
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "prunus/io/config.h"
@@ -28,6 +29,8 @@ struct TrainRunOptions {
   // > 0: return after this many epochs of this call, as an interruption
   // would (checkpoint written, no final.bin); for slicing long runs and tests.
   int max_epochs = 0;
+  // Called after every optimizer step (custom logging; tests stop a run at a chosen step).
+  std::function<void(const StepInfo&)> after_step;
 };
 
 struct TrainRunResult {
