@@ -286,6 +286,13 @@ TEST_SUITE("data") {
     too_wide[16] = 0x00, too_wide[17] = 0x01, too_wide[18] = 0x86, too_wide[19] = 0xa0;  // width 100000
     CHECK_THROWS_WITH(decode_image_bytes(too_wide, "wide.png", 3), contains("at most 16384 on a side"));
     CHECK_THROWS_WITH(decode_image_bytes(Bytes(100, 'x'), "junk.jpg", 3), contains("junk.jpg ("));
+    // fuzz_image's finding (68 bytes): SOI, a DHT segment whose second table's counts (the bytes of
+    // a PNG signature) sum to 366 codes, which sent Debian's stb_image past its arrays. Refused first.
+    Bytes huffman = {0xff, 0xff, 0xd8, 0xff, 0xc4, 0x45};
+    huffman.resize(37, 0x00);
+    for (char v : std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16)) huffman.push_back(uint8_t(v));
+    huffman.resize(68, 0x00);
+    CHECK_THROWS_WITH(decode_image_bytes(huffman, "huffman.jpg", 3), contains("huffman.jpg is a corrupt JPEG: a Huffman table"));
   }
 
   TEST_CASE("image folder: missing root, no classes, nothing decodable are errors naming the folder") {

@@ -63,6 +63,47 @@ void check_bmp_fits(const std::vector<uint8_t>& b, const std::string& source) {
                " bits need ", needed, " bytes, the file has ", b.size());
 }
 
+// stb_image 2.26-2.28 (Debian's) builds a JPEG Huffman table from its 16
+// code counts without checking that they sum to at most 256, then indexes
+// past its arrays (UBSan at stb_image.h:1990, a fuzz_image finding). Walks
+// the markers as stb does (fill bytes, stray bytes between markers and
+// entropy-coded data skipped, segments skipped by their length) and refuses
+// such a table first. A valid JPEG never has one: there are 256 symbols.
+void check_jpeg_huffman_tables(const std::vector<uint8_t>& b, const std::string& source) {
+  const size_t n = b.size();
+  // stb's get_marker: 0xff, any more 0xff fill bytes, then the marker; -1: none here.
+  auto marker_at = [&](size_t& at) -> int {
+    if (at >= n || b[at] != 0xff) return -1;
+    while (at < n && b[at] == 0xff) ++at;
+    return at < n ? b[at++] : -1;
+  };
+  size_t at = 0;
+  if (marker_at(at) != 0xd8) return;  // no SOI: not a JPEG to stb
+  while (at < n) {
+    if (b[at] != 0xff) {
+      ++at;
+      continue;
+    }
+    const int marker = marker_at(at);
+    if (marker < 0 || marker == 0xd9) return;  // the end, or EOI
+    const bool no_length = marker == 0x00 || marker == 0x01 || marker == 0xd8 || (marker >= 0xd0 && marker <= 0xd7);
+    if (no_length) continue;  // a stuffed byte in entropy data, TEM, SOI, RSTn
+    if (at + 2 > n) return;
+    const size_t length = size_t(b[at]) << 8 | b[at + 1];
+    if (length < 2) return;  // stb refuses it
+    if (marker == 0xc4) {
+      for (size_t table = at + 2; table < at + length && table < n;) {
+        size_t codes = 0;
+        for (size_t i = table + 1; i <= table + 16 && i < n; ++i) codes += b[i];
+        PRUNUS_CHECK(codes <= 256, source, " is a corrupt JPEG: a Huffman table lists ", codes,
+                     " codes, more than the 256 a JPEG can have");
+        table += 17 + codes;
+      }
+    }
+    at += length;
+  }
+}
+
 }  // namespace
 
 DecodedImage decode_image_bytes(const std::vector<uint8_t>& raw, const std::string& source, int channels) {
@@ -71,6 +112,7 @@ DecodedImage decode_image_bytes(const std::vector<uint8_t>& raw, const std::stri
   PRUNUS_CHECK(int64_t(raw.size()) <= kMaxImageFileBytes, source, " is ", raw.size(), " bytes, more than the ",
                kMaxImageFileBytes, " an image file may have");
   const std::vector<uint8_t> bytes = is_png(raw) ? without_empty_idat(raw) : raw;
+  check_jpeg_huffman_tables(bytes, source);  // stbi_info already builds the tables
   const int size = int(bytes.size());
   int width = 0, height = 0, in_file = 0;
   if (!stbi_info_from_memory(bytes.data(), size, &width, &height, &in_file)) {

@@ -58,7 +58,7 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     if (hooks.save_extra) hooks.save_extra(checkpoint);
     io::write_checkpoint(spec.checkpoint_path, checkpoint);
   };
-  // Thrown once the state is saved; says where the run stopped and how to go on.
+  // Thrown once the state is saved; says where the run stopped and where its state is.
   auto stop = [&](const std::string& position, bool wrote) {
     const int signal = stop_signal();
     const std::string saved = !wrote ? "nothing new to save"
