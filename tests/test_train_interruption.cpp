@@ -92,11 +92,14 @@ TEST_SUITE("train") {
       }
 
       train::clear_stop_request();  // a new process starts without one
+      // What a SIGKILL during a write would leave: the restarted run deletes it.
+      io::write_file_atomic(out + "/killed_write.tmp", "partial");
       train::TrainRunOptions resume = quiet;
       resume.resume = true;
       const auto rest = train::run_training(config, data, resume);
       CHECK(rest.finished);
       CHECK(file_bytes(out + "/final.bin") == reference);
+      CHECK_FALSE(holds_temporary_file(out));
     }
   }
 

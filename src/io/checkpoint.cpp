@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
 #include <sstream>
 
@@ -402,6 +403,17 @@ Checkpoint parse_checkpoint(const std::vector<uint8_t>& data, const std::string&
 
 void write_file_atomic(const std::string& path, const std::string& contents) {
   write_atomically(path, [&](Sink& sink) { sink.bytes(contents.data(), contents.size()); });
+}
+
+int remove_stale_temporaries(const std::string& dir) {
+  int removed = 0;
+  std::error_code error;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file(error) && name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0)
+      removed += std::filesystem::remove(entry.path(), error) ? 1 : 0;
+  }
+  return removed;
 }
 
 }  // namespace prunus::io

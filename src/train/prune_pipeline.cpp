@@ -473,6 +473,7 @@ PipelineResult Pipeline::run() {
   check_device(config_);
   const int threads = configure_threads(config_);
   fs::create_directories(ctx_.out_dir);
+  io::remove_stale_temporaries(ctx_.out_dir);  // left by a killed run
   io::write_file_atomic(path("config.conf"), config_.dump());
   for (const auto& note : data_.notes) say("note: %s\n", note.c_str());
   say("prune: %s on %s, method %s: %s; %d threads\n", config_.get_string("model.arch").c_str(),

@@ -32,6 +32,7 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
                    "from the start, or choose another out.dir");
   const int threads = configure_threads(config);
   fs::create_directories(config.get_string("out.dir"));
+  io::remove_stale_temporaries(config.get_string("out.dir"));  // left by a killed run
   io::write_file_atomic(out_path(config, "config.conf"), config.dump());
 
   RunContext ctx;

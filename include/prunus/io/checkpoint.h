@@ -71,4 +71,9 @@ std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string&
 // The same atomic write for any file (reports, the effective config, JSON logs).
 void write_file_atomic(const std::string& path, const std::string& contents);
 
+// Deletes the "<file>.tmp" files an atomic write leaves in `dir` when its
+// process was killed mid-write (SIGKILL, power loss): never a valid file.
+// Returns how many. For a run's own out.dir, when the run (re)starts.
+int remove_stale_temporaries(const std::string& dir);
+
 }  // namespace prunus::io
