@@ -26,7 +26,7 @@ done
 [ -n "$DATA" ] || { echo "resume_check: no Fashion-MNIST or MNIST found; \`make deps\` installs Fashion-MNIST" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/prunus_resume_check.XXXXXX)
-trap 'kill -9 "${PID:-0}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'if [ -n "${PID:-}" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT  # never kill 0: that is the whole process group
 RUN=$WORK/run
 ARGS=(--config experiments/configs/mnist_lenet.conf
       --set data.path="$DATA"
