@@ -1,5 +1,6 @@
 #include "prunus/train/pipeline_report.h"
 
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -130,11 +131,12 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
                  percent(s.test.accuracy).c_str(), s.macs / 1e6, s.params / 1e6);
   std::fprintf(log, "FLOPs -%s (%.2f M -> %.2f M MACs), params -%s; ", percent(count.flops_reduction()).c_str(),
                count.dense_macs / 1e6, count.macs / 1e6, percent(count.params_reduction()).c_str());
-  if (baseline && final_masked)
+  // No validation set (a single training file, no data.val_files): no difference to state.
+  if (baseline && final_masked && !std::isnan(final_masked->val.accuracy) && !std::isnan(baseline->val.accuracy))
     std::fprintf(log, "val accuracy %+.2f points vs the baseline\n",
                  100 * (final_masked->val.accuracy - baseline->val.accuracy));
   else
-    std::fprintf(log, "\n");
+    std::fprintf(log, "no validation set, so no accuracy difference to the baseline\n");
   if (compact) std::fprintf(log, "%s\n", timing_line.c_str());
   std::fprintf(log, "wrote %s/report.md, report.json, report.svg, summary.json, compact.bin\n", out_dir.c_str());
   std::fflush(log);
