@@ -15,7 +15,9 @@ static const train::CommandSpec& train_spec() {
       "train",
       "Trains model.arch on data.dataset with SGD as the config says, writing into out.dir: config.conf (the\n"
       "effective config), log.csv (one line per epoch), checkpoint.bin (run state after every\n"
-      "out.checkpoint_every epochs), final.bin (the trained model) and summary.json.",
+      "out.checkpoint_every epochs), final.bin (the trained model) and summary.json. Ctrl-C or SIGTERM\n"
+      "finishes the step, saves checkpoint.bin mid-epoch and exits 130/143 (again: quit at once); a NaN or\n"
+      "exploding loss stops with the model as it stood in diverged.bin.",
       "prunus train --config FILE [--set KEY=VALUE]... [--resume | --overwrite] [--device cpu]",
       {{"config", "FILE", "config file (keys: experiments/configs/README.md)"},
        {"set", "KEY=VALUE", "override one key, e.g. --set train.epochs=5 (repeatable)", true},
