@@ -74,7 +74,7 @@ int cmd_import(const Args& words) {
     if (!args.has("model"))
       throw train::UsageError("import: " + file.source + " was not written by prunus; say which zoo model it is "
                               "with --model NAME");
-    const ZooModelChoice choice = zoo_model_from_args(args, "import");
+    const ZooModelChoice choice = zoo_model_from_args(spec, args);
     model = choice.build();
     arch = choice.arch;
     input_shape = choice.input_shape();

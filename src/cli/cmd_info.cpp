@@ -75,7 +75,7 @@ int cmd_info(const Args& words) {
     throw train::UsageError("info: give exactly one of --model NAME and --checkpoint FILE");
   if (args.has("model")) {
     if (args.has("entries")) throw train::UsageError("info: --entries goes with --checkpoint");
-    const ZooModelChoice choice = zoo_model_from_args(args, "info");
+    const ZooModelChoice choice = zoo_model_from_args(spec, args);
     auto model = choice.build();
     std::printf("%s, input %dx%dx%d, %d classes\n", choice.arch.c_str(), choice.in_channels, choice.image_size,
                 choice.image_size, choice.num_classes);

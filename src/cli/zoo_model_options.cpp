@@ -1,22 +1,9 @@
 #include "zoo_model_options.h"
 
-#include <cstdlib>
-
 #include "prunus/models/zoo.h"
 
 namespace prunus {
 namespace cli {
-
-static int positive_int(const train::ParsedArgs& args, const std::string& command, const std::string& name,
-                        int fallback) {
-  if (!args.has(name)) return fallback;
-  const std::string text = args.get(name);
-  char* end = nullptr;
-  const long value = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || value < 1 || value > 100000)
-    throw train::UsageError(command + ": --" + name + " '" + text + "' is not a positive integer");
-  return static_cast<int>(value);
-}
 
 std::vector<train::OptionSpec> zoo_model_option_specs() {
   return {{"model", "NAME", "a zoo model: lenet, vgg16, resnet20, resnet32, resnet56, resnet110, resnet50, inception"},
@@ -25,12 +12,14 @@ std::vector<train::OptionSpec> zoo_model_option_specs() {
           {"in-channels", "C", "input channels (default: 1 for lenet, 3 otherwise)"}};
 }
 
-ZooModelChoice zoo_model_from_args(const train::ParsedArgs& args, const std::string& command) {
+ZooModelChoice zoo_model_from_args(const train::CommandSpec& spec, const train::ParsedArgs& args) {
   ZooModelChoice c;
   c.arch = args.get("model");
-  c.image_size = positive_int(args, command, "image-size", c.arch == "lenet" ? 28 : c.arch == "resnet50" ? 224 : 32);
-  c.num_classes = positive_int(args, command, "num-classes", c.arch == "resnet50" ? 1000 : 10);
-  c.in_channels = positive_int(args, command, "in-channels", c.arch == "lenet" ? 1 : 3);
+  // Sizes up to 100000: far beyond any model, well inside int and the tensor limits.
+  auto size = [&](const char* name, int fallback) { return int(train::int_option(spec, args, name, fallback, 1, 100000)); };
+  c.image_size = size("image-size", c.arch == "lenet" ? 28 : c.arch == "resnet50" ? 224 : 32);
+  c.num_classes = size("num-classes", c.arch == "resnet50" ? 1000 : 10);
+  c.in_channels = size("in-channels", c.arch == "lenet" ? 1 : 3);
   return c;
 }
 

@@ -21,7 +21,7 @@ struct ZooModelChoice {
 // The four options, for a CommandSpec.
 std::vector<train::OptionSpec> zoo_model_option_specs();
 // Reads them (--model required by the caller); sizes default per architecture.
-ZooModelChoice zoo_model_from_args(const train::ParsedArgs& args, const std::string& command);
+ZooModelChoice zoo_model_from_args(const train::CommandSpec& spec, const train::ParsedArgs& args);
 // Whether any size option was given (they need --model).
 bool has_zoo_size_options(const train::ParsedArgs& args);
 
