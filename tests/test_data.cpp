@@ -293,6 +293,15 @@ TEST_SUITE("data") {
     for (char v : std::string("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", 16)) huffman.push_back(uint8_t(v));
     huffman.resize(68, 0x00);
     CHECK_THROWS_WITH(decode_image_bytes(huffman, "huffman.jpg", 3), contains("huffman.jpg is a corrupt JPEG: a Huffman table"));
+    // fuzz_image's second finding: a PNG whose second IDAT claims 2,057,587,771 bytes made stb allocate 2 GB.
+    Bytes claims_idat = png_bytes(7, 5, 3, rgb);
+    const Bytes idat_header = {0x7a, 0xa4, 0x4c, 0x3b, 'I', 'D', 'A', 'T', 0, 0, 0, 0};
+    claims_idat.insert(claims_idat.end() - 12, idat_header.begin(), idat_header.end());  // before IEND
+    CHECK_THROWS_WITH(decode_image_bytes(claims_idat, "long.png", 3),
+                      contains("long.png is a truncated PNG: its IDAT chunk claims 2057587771 bytes"));
+    Bytes trailing = png_bytes(7, 5, 3, rgb);  // bytes after IEND are not chunks
+    trailing.insert(trailing.end(), idat_header.begin(), idat_header.end());
+    CHECK(decode_image_bytes(trailing, "trailing.png", 3).pixels == rgb);
   }
 
   TEST_CASE("image folder: missing root, no classes, nothing decodable are errors naming the folder") {

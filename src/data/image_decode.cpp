@@ -23,18 +23,23 @@ bool is_png(const std::vector<uint8_t>& b) {
 }
 
 // The PNG without its zero-length IDAT chunks; the bytes as they are when it
-// has none (or when its chunk structure breaks off: stb then reports that).
-std::vector<uint8_t> without_empty_idat(const std::vector<uint8_t>& bytes) {
+// has none. A chunk before IEND that claims more bytes than the file holds is
+// an Error: stb would allocate that much (up to 4 GB) before finding the file
+// short (a fuzz_image finding: 2 GB from 160 bytes).
+std::vector<uint8_t> without_empty_idat(const std::vector<uint8_t>& bytes, const std::string& source) {
   std::vector<uint8_t> out(bytes.begin(), bytes.begin() + 8);
   bool dropped = false;
   size_t at = 8;
   while (at + 12 <= bytes.size()) {
     const uint32_t length = big_endian_u32(&bytes[at]);
-    if (length > bytes.size() - at - 12) break;
-    const bool empty_idat = length == 0 && std::memcmp(&bytes[at + 4], "IDAT", 4) == 0;
+    const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
+    PRUNUS_CHECK(length <= bytes.size() - at - 12, source, " is a truncated PNG: its ", type, " chunk claims ", length,
+                 " bytes, the file has ", bytes.size() - at - 12, " left");
+    const bool empty_idat = length == 0 && type == "IDAT";
     if (!empty_idat) out.insert(out.end(), bytes.begin() + at, bytes.begin() + at + 12 + length);
     dropped = dropped || empty_idat;
     at += 12 + length;
+    if (type == "IEND") break;  // what follows is not read by stb
   }
   if (!dropped) return bytes;
   out.insert(out.end(), bytes.begin() + at, bytes.end());
@@ -111,7 +116,7 @@ DecodedImage decode_image_bytes(const std::vector<uint8_t>& raw, const std::stri
   PRUNUS_CHECK(!raw.empty(), source, " is empty");
   PRUNUS_CHECK(int64_t(raw.size()) <= kMaxImageFileBytes, source, " is ", raw.size(), " bytes, more than the ",
                kMaxImageFileBytes, " an image file may have");
-  const std::vector<uint8_t> bytes = is_png(raw) ? without_empty_idat(raw) : raw;
+  const std::vector<uint8_t> bytes = is_png(raw) ? without_empty_idat(raw, source) : raw;
   check_jpeg_huffman_tables(bytes, source);  // stbi_info already builds the tables
   const int size = int(bytes.size());
   int width = 0, height = 0, in_file = 0;
