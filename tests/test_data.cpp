@@ -299,6 +299,10 @@ TEST_SUITE("data") {
     claims_idat.insert(claims_idat.end() - 12, idat_header.begin(), idat_header.end());  // before IEND
     CHECK_THROWS_WITH(decode_image_bytes(claims_idat, "long.png", 3),
                       contains("long.png is a truncated PNG: its IDAT chunk claims 2057587771 bytes"));
+    // Its third: an empty IDAT cut off before its CRC (stb then copies from a null pointer).
+    Bytes cut_idat(claims_idat.begin(), claims_idat.begin() + 33);  // signature and IHDR
+    for (int b : {0, 0, 0, 0, 0x49, 0x44, 0x41, 0x54, 0x78, 0x7a, 0xa3}) cut_idat.push_back(uint8_t(b));  // IDAT, 3 bytes
+    CHECK_THROWS_WITH(decode_image_bytes(cut_idat, "cut.png", 3), contains("cut.png is a truncated PNG: the chunk at byte 33"));
     Bytes trailing = png_bytes(7, 5, 3, rgb);  // bytes after IEND are not chunks
     trailing.insert(trailing.end(), idat_header.begin(), idat_header.end());
     CHECK(decode_image_bytes(trailing, "trailing.png", 3).pixels == rgb);

@@ -30,7 +30,10 @@ std::vector<uint8_t> without_empty_idat(const std::vector<uint8_t>& bytes, const
   std::vector<uint8_t> out(bytes.begin(), bytes.begin() + 8);
   bool dropped = false;
   size_t at = 8;
-  while (at + 12 <= bytes.size()) {
+  while (at < bytes.size()) {
+    // A chunk cut off before its CRC (even an empty IDAT) sends stb to memcpy from NULL.
+    PRUNUS_CHECK(bytes.size() - at >= 12, source, " is a truncated PNG: the chunk at byte ", at, " is cut off (",
+                 bytes.size() - at, " bytes, a chunk has at least 12)");
     const uint32_t length = big_endian_u32(&bytes[at]);
     const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
     PRUNUS_CHECK(length <= bytes.size() - at - 12, source, " is a truncated PNG: its ", type, " chunk claims ", length,
