@@ -536,6 +536,35 @@ TEST_SUITE("train") {
     config.set("compare.seeds", "3", "test");
     const auto again = train::run_comparison(config, data, quiet);
     CHECK(again.finished == 5);
+    // A fresh clone has the baseline's row.txt but not its final.bin: it is trained again, to the same
+    // tensors (the file's embedded config differs: compare.seeds changed above).
+    const io::Checkpoint before = io::read_checkpoint(dir / "cmp/baseline/final.bin");
+    fs::remove(dir / "cmp/baseline/final.bin");
+    fs::remove(dir / "cmp/baseline/checkpoint.bin");
+    train::ComparisonOptions logged = quiet;
+    logged.log = std::fopen((dir / "compare.log").c_str(), "w");
+    REQUIRE(logged.log);
+    CHECK(train::run_comparison(config, data, logged).finished == 5);
+    std::fclose(logged.log);
+    const io::Checkpoint after = io::read_checkpoint(dir / "cmp/baseline/final.bin");
+    REQUIRE(after.tensors.size() == before.tensors.size());
+    for (const auto& [name, tensor] : before.tensors)
+      CHECK_MESSAGE(after.tensor(name).to_vector() == tensor.to_vector(), name);
+    const std::vector<char> log = file_bytes(dir / "compare.log");
+    CHECK_MESSAGE(std::string(log.begin(), log.end()).find("baseline trained again: val") != std::string::npos,
+                  std::string(log.begin(), log.end()));
+    CHECK(std::string(log.begin(), log.end()).find("(reproduced)") != std::string::npos);
+    // --rows: a folder or one above it, by whole path parts; the baseline comes along for a pruned row.
+    CHECK(train::row_selected("flops40/full/seed3", {"flops40/full"}));
+    CHECK(train::row_selected("flops40/full/seed3", {"dense", "flops40/full/"}));
+    CHECK_FALSE(train::row_selected("flops40/full_plain_l1/seed3", {"flops40/full"}));
+    train::ComparisonOptions only = quiet;
+    only.only_rows = {"flops40/full"};
+    CHECK(train::run_comparison(config, data, only).rows == 2);
+    only.only_rows = {"dense"};
+    CHECK(train::run_comparison(config, data, only).rows == 1);
+    only.only_rows = {"flops70"};
+    CHECK_THROWS_WITH_AS(train::run_comparison(config, data, only), doctest::Contains("flops40/l1norm/seed3"), Error);
     // A truncated record is named, not misread.
     { std::ofstream(dir / "cmp/dense/seed3/row.txt") << "kind = dense\nmethod = dense\n"; }
     CHECK_THROWS_WITH_AS(train::read_row_record(dir / "cmp/dense/seed3/row.txt"), doctest::Contains("target"), Error);

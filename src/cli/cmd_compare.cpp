@@ -20,9 +20,10 @@ static const train::CommandSpec& compare_spec() {
       "scratch (compare.scratch). Each row is a `prunus prune` or `prunus train` run in its own folder; the\n"
       "table is out.dir/comparison.md, .json and .svg. Running the command again skips finished rows and\n"
       "resumes the rest; two processes (e.g. with --set train.threads=1 each) share the rows between them.",
-      "prunus compare --config FILE [--set KEY=VALUE]... [--table]",
+      "prunus compare --config FILE [--set KEY=VALUE]... [--rows DIR,...] [--table]",
       {{"config", "FILE", "a prune config with a [compare] section (experiments/configs/README.md)"},
        {"set", "KEY=VALUE", "override one key, e.g. --set compare.seeds=1,2 (repeatable)", true},
+       {"rows", "DIR,...", "run only these rows (e.g. flops70/full = both seeds of it; the baseline first when needed)"},
        {"table", "", "only rewrite the table from the finished rows"}},
       "Rows: baseline; flopsNN/<method>/seedS; dense/seedS; flopsNN/scratch/seedS. Each finished row leaves\n"
       "row.txt (its numbers and exact command) and keeps compact.bin (pruned) or final.bin (trained).\n"};
@@ -47,6 +48,7 @@ int cmd_compare(const Args& words) {
   train::ProgressReporter progress;
   train::ComparisonOptions options;
   options.progress = &progress;
+  if (args.has("rows")) options.only_rows = io::split_list(args.get("rows"));
   options.invocation = "--config " + args.get("config");
   for (const auto& assignment : args.all("set")) options.invocation += " --set " + assignment;
   train::run_comparison(config, data, options);

@@ -147,11 +147,22 @@ void run_prune_row(const io::Config& base, const ComparisonRow& row, const DataS
   remove_intermediate_checkpoints(dir);
 }
 
+// A row is done when its row.txt exists, except a baseline whose final.bin is
+// gone (checkpoints are not committed: a fresh clone has only the record).
+// Every pruned row starts from that file, so it is trained again.
+bool row_finished(const io::Config& config, const ComparisonRow& row) {
+  if (!fs::exists(row_path(config, row, "row.txt"))) return false;
+  return row.kind != "baseline" || fs::exists(row_path(config, row, "final.bin"));
+}
+
 void run_train_row(const io::Config& base, const ComparisonRow& row, const DataSplits& data,
                    const ComparisonOptions& options, const std::string& command) {
   const io::Config config = row_config(base, row);
   const std::string dir = row_path(base, row);
   RowRecord record = record_head(row, command, config.get_int("train.epochs"));
+  std::string recorded_val;  // a baseline trained again: does it reproduce its record?
+  if (row.kind == "baseline" && fs::exists(row_path(base, row, "row.txt")))
+    recorded_val = read_row_record(row_path(base, row, "row.txt")).at("val_accuracy");
   EvalResult val, test;
   if (row.kind == "baseline" && fs::exists(row_path(base, row, "final.bin"))) {
     // Trained before (by this command or by `prunus train` with the same recipe): measure it.
@@ -180,6 +191,12 @@ void run_train_row(const io::Config& base, const ComparisonRow& row, const DataS
   }
   record.number("flops_reduction", flops).number("params_reduction", params).number("speedup", speedup);
   record.number("val_accuracy", val.accuracy).number("test_accuracy", test.accuracy);
+  if (!recorded_val.empty() && options.log) {
+    const bool same = exact_number(val.accuracy) == recorded_val;
+    std::fprintf(options.log, "compare: %s trained again: val %s, recorded %s (%s)\n", row.dir.c_str(),
+                 exact_number(val.accuracy).c_str(), recorded_val.c_str(),
+                 same ? "reproduced" : "differs: other CPU or build; the rows finished before used the old one");
+  }
   record.write(row_path(base, row, "row.txt"));
   if (row.kind != "baseline") remove_intermediate_checkpoints(dir);
 }
@@ -281,15 +298,38 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
   return rows;
 }
 
+bool row_selected(const std::string& dir, const std::vector<std::string>& selectors) {
+  if (selectors.empty()) return true;
+  for (std::string s : selectors) {
+    while (!s.empty() && s.back() == '/') s.pop_back();
+    if (dir == s || dir.rfind(s + "/", 0) == 0) return true;
+  }
+  return false;
+}
+
 ComparisonResult run_comparison(const io::Config& config, const DataSplits& data, const ComparisonOptions& options) {
   const std::vector<ComparisonRow> rows = comparison_rows(config);
+  std::vector<const ComparisonRow*> chosen;
+  bool prunes = false;
+  for (const ComparisonRow& row : rows)
+    if (row_selected(row.dir, options.only_rows)) {
+      chosen.push_back(&row);
+      prunes = prunes || row.kind == "prune";
+    }
+  PRUNUS_CHECK(!chosen.empty(), "compare: no row matches the chosen rows; the rows are ", [&] {
+    std::string names;
+    for (const ComparisonRow& row : rows) names += (names.empty() ? "" : ", ") + row.dir;
+    return names;
+  }());
+  if (prunes && rows.front().kind == "baseline" && chosen.front()->kind != "baseline")
+    chosen.insert(chosen.begin(), &rows.front());
   PRUNUS_CHECK(data.val.size() > 0 && !data.val_is_test,
                "compare: the data has no validation split separate from the test set; set data.val_files");
   PRUNUS_CHECK(config.get_list("compare.methods").size() > 0, "compare: compare.methods is empty");
   fs::create_directories(config.get_string("out.dir"));
   io::write_file_atomic((fs::path(config.get_string("out.dir")) / "compare.conf").string(), config.dump());
   ComparisonResult result;
-  result.rows = int(rows.size());
+  result.rows = int(chosen.size());
   auto say = [&](const char* what, const ComparisonRow& row) {
     if (!options.log) return;
     std::fprintf(options.log, "compare: %-8s %s\n", what, row.dir.c_str());
@@ -300,8 +340,9 @@ ComparisonResult run_comparison(const io::Config& config, const DataSplits& data
   for (bool ran = true; ran;) {
     ran = false;
     result.finished = result.skipped_locked = result.waiting = 0;
-    for (const ComparisonRow& row : rows) {
-      if (fs::exists(row_path(config, row, "row.txt"))) {
+    for (const ComparisonRow* chosen_row : chosen) {
+      const ComparisonRow& row = *chosen_row;
+      if (row_finished(config, row)) {
         ++result.finished;
         continue;
       }
@@ -317,7 +358,7 @@ ComparisonResult run_comparison(const io::Config& config, const DataSplits& data
         ++result.skipped_locked;
         continue;
       }
-      if (fs::exists(row_path(config, row, "row.txt"))) {  // finished while we waited
+      if (row_finished(config, row)) {  // finished while we waited
         ++result.finished;
         continue;
       }

@@ -45,7 +45,13 @@ struct ComparisonOptions {
   ProgressReporter* progress = nullptr;  // may be null
   std::FILE* log = stdout;               // one line per row; each row's own log goes to its log.txt
   double timing_seconds = 1.0;           // for the compact stage's inference timing
+  // Only these rows (a folder or a folder above it: "flops70/full" is both of its seeds), plus the
+  // baseline when a chosen row prunes from it. Empty: every row.
+  std::vector<std::string> only_rows;
 };
+
+// Whether `dir` (a row's folder) is `selector` or lies under it.
+bool row_selected(const std::string& dir, const std::vector<std::string>& selectors);
 
 struct ComparisonResult {
   int rows = 0, finished = 0, skipped_locked = 0, waiting = 0;
