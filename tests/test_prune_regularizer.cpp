@@ -26,6 +26,22 @@ TEST_SUITE("prune") {
     CHECK(prune::controller_factor(0.3, 0.2) == doctest::Approx(std::pow(2.0, -0.5)));
     CHECK(prune::controller_factor(0.2, 0.2) == 1.0);
     CHECK(prune::controller_factor(0.2, 0.0) == 1.0);
+    // m = 4: twice the exponent's reach, clamped at 4 and 1/4.
+    CHECK(prune::controller_factor(0.1, 0.2, 4.0) == doctest::Approx(2.0));
+    CHECK(prune::controller_factor(0.0, 0.2, 4.0) == 4.0);
+    CHECK(prune::controller_factor(0.9, 0.2, 4.0) == 0.25);
+  }
+
+  TEST_CASE("controller goal: linear to the target at the last sparse epoch, or earlier with reach < 1") {
+    prune::RegularizerOptions o;
+    o.target_flops_reduction = 0.8;
+    o.sparse_epochs = 6;
+    CHECK(prune::controller_goal(o, 0) == doctest::Approx(0.8 / 6));
+    CHECK(prune::controller_goal(o, 5) == doctest::Approx(0.8));
+    o.controller_reach = 0.5;  // the target after epoch 3 of 6, held after
+    CHECK(prune::controller_goal(o, 0) == doctest::Approx(0.8 / 3));
+    CHECK(prune::controller_goal(o, 2) == doctest::Approx(0.8));
+    CHECK(prune::controller_goal(o, 4) == doctest::Approx(0.8));
   }
 
   TEST_CASE("regularizer: structure terms are MACs per group, mean 1 over layers") {
@@ -118,6 +134,24 @@ TEST_SUITE("prune") {
     CHECK(sgd.has_l1(prune::batch_norm_module(model, "bn_a")->weight));
     reg.clear(sgd);
     CHECK(!sgd.has_l1(prune::conv_module(model, "conv_a")->stripe_gate));
+    // The same first epoch with m = 4 and the target due at half the phase: lambda0 quadruples, the goal is 0.2.
+    prune::RegularizerOptions fast = options;
+    fast.controller_max_factor = 4.0;
+    fast.controller_reach = 0.5;
+    {
+      TwoPathNet fresh(3, 8);
+      prune::enable_gates(fresh, state);
+      optim::SGD fresh_sgd(prune::parameter_groups(fresh, 1e-4), 0.1);
+      prune::AdaptiveL1 quick(fresh, a, state, fast);
+      CHECK(quick.end_epoch(0, fresh_sgd) == 0.0);
+      CHECK(quick.lambda0() == doctest::Approx(4e-3));
+      CHECK(quick.trace()[0].goal == doctest::Approx(0.2));
+    }
+    fast.controller_reach = 0;
+    CHECK_THROWS_WITH_AS(prune::AdaptiveL1(model, a, state, fast), doctest::Contains("controller_reach"), Error);
+    fast.controller_reach = 1;
+    fast.controller_max_factor = 1;
+    CHECK_THROWS_WITH_AS(prune::AdaptiveL1(model, a, state, fast), doctest::Contains("controller_max_factor"), Error);
     options.target_flops_reduction = 1.5;
     CHECK_THROWS_AS(prune::AdaptiveL1(model, a, state, options), Error);
   }

@@ -58,6 +58,13 @@ static Schema build_prunus_schema() {
       .add_float("prune.lambda0", 5e-3, "initial L1 strength", Range::at_least(0))
       .add_bool("prune.adaptive", true, "adaptive L1 strength (false = plain L1 with constant lambda0)")
       .add_int("prune.sparse_epochs", 10, "epochs of sparse training", Range::between(0, kMaxEpochs))
+      .add_float("prune.controller_reach", 1.0,
+                 "fraction of the sparse epochs after which the lambda0 controller's goal is the full FLOPs "
+                 "target (1 = the paper's linear schedule; less leaves the last epochs to train at the target)",
+                 Range::above_to(0, 1))
+      .add_float("prune.controller_max_factor", 2.0,
+                 "the most the lambda0 controller multiplies (or divides) lambda0 by in one epoch (2 = the paper's)",
+                 Range::above(1))
       .add_int("prune.finetune_epochs", 10, "epochs of fine-tuning after pruning", Range::between(0, kMaxEpochs))
       .add_float("prune.sparse_lr", 0.02, "initial lr of sparse training", Range::positive())
       .add_float("prune.finetune_lr", 0.01, "initial lr of fine-tuning", Range::positive())

@@ -13,9 +13,14 @@ double group_weight(double magnitude, double layer_mean, double max_weight, doub
   return std::min(layer_mean / (std::abs(magnitude) + eps * layer_mean), max_weight);
 }
 
-double controller_factor(double flops_reduction, double goal) {
+double controller_factor(double flops_reduction, double goal, double max_factor) {
   if (!(goal > 0)) return 1.0;
-  return std::clamp(std::pow(2.0, 1.0 - flops_reduction / goal), 0.5, 2.0);
+  return std::clamp(std::pow(max_factor, 1.0 - flops_reduction / goal), 1.0 / max_factor, max_factor);
+}
+
+double controller_goal(const RegularizerOptions& options, int epoch) {
+  const double ramp_epochs = options.controller_reach * double(options.sparse_epochs);
+  return options.target_flops_reduction * std::min(1.0, double(epoch + 1) / ramp_epochs);
 }
 
 std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
@@ -60,6 +65,10 @@ AdaptiveL1::AdaptiveL1(nn::Module& model, const GraphAnalysis& analysis, const P
   PRUNUS_CHECK(options.target_flops_reduction >= 0 && options.target_flops_reduction < 1,
                "prune.target_flops_reduction must be in [0, 1), got ", options.target_flops_reduction);
   PRUNUS_CHECK(options.sparse_epochs >= 1, "prune.sparse_epochs must be >= 1, got ", options.sparse_epochs);
+  PRUNUS_CHECK(options.controller_reach > 0 && options.controller_reach <= 1,
+               "prune.controller_reach must be in (0, 1], got ", options.controller_reach);
+  PRUNUS_CHECK(options.controller_max_factor > 1 && std::isfinite(options.controller_max_factor),
+               "prune.controller_max_factor must be finite and > 1, got ", options.controller_max_factor);
   PRUNUS_CHECK(options.group_weight_max > 0 && options.group_weight_eps > 0,
                "prune regularizer: the group weight bound and eps must be positive");
   PRUNUS_CHECK(state.convs.size() == analysis.convs.size(),
@@ -111,8 +120,8 @@ double AdaptiveL1::end_epoch(int epoch, optim::SGD& optimizer) {
   entry.lambda0 = lambda0_;
   entry.flops_reduction = flops_reduction(model_, analysis_);
   if (options_.adaptive && options_.target_flops_reduction > 0) {
-    entry.goal = options_.target_flops_reduction * std::min(1.0, double(epoch + 1) / double(options_.sparse_epochs));
-    lambda0_ *= controller_factor(entry.flops_reduction, entry.goal);
+    entry.goal = controller_goal(options_, epoch);
+    lambda0_ *= controller_factor(entry.flops_reduction, entry.goal, options_.controller_max_factor);
   }
   entry.next_lambda0 = lambda0_;
   trace_.push_back(entry);

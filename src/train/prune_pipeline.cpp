@@ -158,7 +158,8 @@ static std::set<std::string> keys_acting_after(const std::string& stage) {
   if (stage == "baseline" || stage == "sparse")
     keys.insert({"prune.topup_step", "prune.topup_ranking", "prune.threshold", "prune.bn_recalibration_batches"});
   if (stage == "baseline")
-    keys.insert({"prune.l1_step", "prune.lambda0", "prune.sparse_lr", "prune.sparse_epochs", "prune.bn_gate_init"});
+    keys.insert({"prune.l1_step", "prune.lambda0", "prune.sparse_lr", "prune.sparse_epochs", "prune.bn_gate_init",
+                 "prune.controller_reach", "prune.controller_max_factor"});
   return keys;
 }
 
@@ -306,6 +307,8 @@ bool Pipeline::run_sparse() {
   options.lambda0 = config_.get_float("prune.lambda0");
   options.target_flops_reduction = config_.get_float("prune.flops_target");
   options.sparse_epochs = static_cast<int>(config_.get_int("prune.sparse_epochs"));
+  options.controller_reach = config_.get_float("prune.controller_reach");
+  options.controller_max_factor = config_.get_float("prune.controller_max_factor");
   prune::AdaptiveL1 regularizer(*model, result_.analysis, state_, options);
   std::vector<prune::LambdaTraceEntry> earlier;
   if (start.found) {

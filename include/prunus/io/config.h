@@ -37,6 +37,7 @@ struct Range {
   static Range any() { return {}; }
   static Range at_least(double lo) { return {lo, std::nullopt, false, false}; }
   static Range positive() { return {0.0, std::nullopt, true, false}; }  // > 0
+  static Range above(double lo) { return {lo, std::nullopt, true, false}; }
   static Range between(double lo, double hi) { return {lo, hi, false, false}; }
   // [lo, hi) and (lo, hi]
   static Range from_below(double lo, double hi) { return {lo, hi, false, true}; }

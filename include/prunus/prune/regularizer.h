@@ -7,8 +7,11 @@
 //   b_g : min(mean_l / (|s_g| + 1e-3 * mean_l), 10), mean_l = mean |gate| of
 //         that kind in that layer (1 when the layer's gates are all zero);
 //   lambda0 controller toward a FLOPs-reduction target:
-//         goal = target * (epoch + 1) / sparse_epochs,
-//         lambda0 *= clamp(2^(1 - r/goal), 1/2, 2), r = flops_reduction().
+//         goal = target * min(1, (epoch + 1) / (reach * sparse_epochs)),
+//         lambda0 *= clamp(m^(1 - r/goal), 1/m, m), r = flops_reduction();
+//         reach = 1 and m = 2 are the paper's schedule. A short sparse phase
+//         (ResNet-56: 6 epochs) loses half of it while r is still 0 at m = 2;
+//         reach < 1 and m > 2 let it arrive early and then hold the target.
 // Plain mode (the ablation): lambda = lambda0 for every gate, no controller.
 // The strengths are handed to optim::SGD::set_l1, whose proximal step
 // soft-thresholds the gates to exact zeros.
@@ -28,6 +31,8 @@ struct RegularizerOptions {
   double lambda0 = 5e-3;
   double target_flops_reduction = 0.0;  // in (0,1) turns the controller on (adaptive mode only)
   int sparse_epochs = 10;
+  double controller_reach = 1.0;        // fraction of sparse_epochs at whose end the goal is the target
+  double controller_max_factor = 2.0;   // m: the most lambda0 may grow (or 1/m shrink) in one epoch
   double group_weight_max = 10.0;       // the bound of b_g
   double group_weight_eps = 1e-3;       // relative to mean_l
 };
@@ -42,8 +47,10 @@ struct LambdaTraceEntry {
 
 // b_g for one gate magnitude in a layer whose mean magnitude is layer_mean.
 double group_weight(double magnitude, double layer_mean, double max_weight = 10.0, double eps = 1e-3);
-// The controller's multiplier clamp(2^(1 - r/goal), 1/2, 2); 1 when goal <= 0.
-double controller_factor(double flops_reduction, double goal);
+// The controller's multiplier clamp(m^(1 - r/goal), 1/m, m); 1 when goal <= 0.
+double controller_factor(double flops_reduction, double goal, double max_factor = 2.0);
+// The schedule's goal after sparse epoch `epoch` (0-based).
+double controller_goal(const RegularizerOptions& options, int epoch);
 // a_l for every conv (0 where the conv has no gate of that kind).
 std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
                                     const PruneState& state, GateKind kind);
