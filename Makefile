@@ -2,10 +2,12 @@
 #   make                 CPU build (CUDA too when nvcc is on PATH)
 #   make CUDA=0|1        force CUDA off / on (on fails clearly without nvcc)
 #   make CUDNN=1         add the cuDNN reference backend (needs CUDA)
+#   make MPI=0|1         force data-parallel training over MPI off / on (default: on when mpicxx is found)
 #   make SAN=1           AddressSanitizer + UndefinedBehaviorSanitizer (own build dir)
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan) for every parser of untrusted bytes,
 #                        each run FUZZ_SECONDS (default 60) from the tests' seed corpus (build-fuzz)
 #   make test            build and run the doctest suite
+#   make dist-test       the data-parallel tests, under mpirun with DIST_RANKS (2) ranks when MPI=1
 #   make bench           CPU kernel and model benchmarks against PyTorch and OpenBLAS
 #   make interop-check   PyTorch -> prunus -> ONNX checked against PyTorch and onnxruntime (skips without them)
 #   make demo            the main job on Fashion-MNIST
@@ -91,16 +93,39 @@ else
   endif
 endif
 
+# ---- MPI section: data-parallel training across processes (src/dist/).
+#   make MPI=0|1        force MPI off / on (on fails clearly without mpicxx);
+#                       the default is on when mpicxx is on PATH. Without it,
+#                       src/dist/no_mpi.cpp refuses a run started by mpirun.
+MPICXX_BIN := $(shell command -v mpicxx 2>/dev/null)
+ifeq ($(origin MPI), undefined)
+  MPI := $(if $(MPICXX_BIN),1,0)
+endif
+ifeq ($(FUZZ),1)
+  MPI := 0
+endif
+ifeq ($(MPI),1)
+  ifeq ($(MPICXX_BIN),)
+    $(error MPI=1 but mpicxx is not on PATH: install openmpi-bin and libopenmpi-dev, or build with MPI=0)
+  endif
+  LIB_SRC := $(filter-out src/dist/no_mpi.cpp,$(LIB_SRC))
+  MPI_CXXFLAGS := $(shell $(MPICXX_BIN) --showme:compile)
+  LDLIBS   += $(shell $(MPICXX_BIN) --showme:link)
+else
+  LIB_SRC := $(filter-out src/dist/mpi_backend.cpp,$(LIB_SRC))
+endif
+
 LIB_OBJ  := $(LIB_SRC:%.cpp=$(BUILD)/%.o) $(CU_SRC:%.cu=$(BUILD)/%.cu.o)
+$(BUILD)/src/dist/mpi_backend.o: CXXFLAGS += $(MPI_CXXFLAGS)
 CLI_OBJ  := $(CLI_SRC:%.cpp=$(BUILD)/%.o)
 TEST_OBJ := $(TEST_SRC:%.cpp=$(BUILD)/%.o)
 
-.PHONY: all test bench demo deps clean info gpu-test gpu-bench interop-check fuzz fuzz-targets
+.PHONY: all test bench demo deps clean info gpu-test gpu-bench interop-check fuzz fuzz-targets dist-test
 all: info $(BUILD)/libprunus.a $(BUILD)/prunus $(BUILD)/prunus_tests
 
 info:
 	@echo "prunus build: CXX=$(CXX) ($(shell $(CXX) -dumpfullversion 2>/dev/null)), OpenMP=on, SAN=$(SAN)," \
-	      "CUDA=$(CUDA)$(if $(NVCC_BIN), (nvcc $(NVCC_BIN)), (no nvcc)), CUDNN=$(CUDNN), BUILD=$(BUILD)"
+	      "CUDA=$(CUDA)$(if $(NVCC_BIN), (nvcc $(NVCC_BIN)), (no nvcc)), CUDNN=$(CUDNN), MPI=$(MPI), BUILD=$(BUILD)"
 
 $(BUILD)/libprunus.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -126,6 +151,21 @@ $(BUILD)/%.cu.o: %.cu
 # cores are shared with other jobs (CI machines often are).
 test: $(BUILD)/prunus_tests
 	cd $(CURDIR) && OMP_WAIT_POLICY=$${OMP_WAIT_POLICY:-passive} ./$(BUILD)/prunus_tests $(TEST_ARGS)
+
+# The data-parallel tests (tests/distributed/): under mpirun with 2 ranks when
+# the build has MPI, else alone (the single-process path). Not in `make test`,
+# which never needs MPI; .ci/run runs this target.
+DIST_TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(sort $(wildcard tests/distributed/*.cpp)))
+$(BUILD)/prunus_dist_tests: $(DIST_TEST_OBJ) $(BUILD)/libprunus.a
+	$(CXX) $(LDFLAGS) -o $@ $(DIST_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+DIST_RANKS ?= 2
+MPIRUN     ?= mpirun --oversubscribe -np $(DIST_RANKS) -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive
+dist-test: $(BUILD)/prunus_dist_tests
+ifeq ($(MPI),1)
+	cd $(CURDIR) && OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 $(MPIRUN) ./$(BUILD)/prunus_dist_tests $(TEST_ARGS)
+else
+	cd $(CURDIR) && OMP_WAIT_POLICY=passive ./$(BUILD)/prunus_dist_tests $(TEST_ARGS)
+endif
 
 ifeq ($(CUDA),1)
 to_objects = $(patsubst %.cpp,$(BUILD)/%.o,$(patsubst %.cu,$(BUILD)/%.cu.o,$(1)))
@@ -185,4 +225,4 @@ deps:
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_SRC:tests/fuzz/%.cpp=$(BUILD)/tests/fuzz/%.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(DIST_TEST_OBJ:.o=.d) $(BENCH_OBJ:.o=.d) $(FUZZ_SRC:tests/fuzz/%.cpp=$(BUILD)/tests/fuzz/%.d)

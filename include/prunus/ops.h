@@ -6,6 +6,7 @@
 // backward formulas in double precision through this very code.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "prunus/tensor.h"
@@ -28,6 +29,17 @@ Tensor batchnorm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Ten
 // The same for x [N,C] (BatchNorm1d, used by VGG's classifier).
 Tensor batchnorm1d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+// While one lives, training-mode batch norm (float32) normalizes with the
+// statistics of the global batch of a data-parallel run: `sum_across` sums
+// doubles in place over its processes (a collective; every process must run
+// the same ops). Its backward, even after the scope ends, uses the same sums.
+class SynchronizedBatchNorm {
+ public:
+  explicit SynchronizedBatchNorm(std::function<void(double* values, int64_t n)> sum_across);
+  ~SynchronizedBatchNorm();
+  SynchronizedBatchNorm(const SynchronizedBatchNorm&) = delete;
+  SynchronizedBatchNorm& operator=(const SynchronizedBatchNorm&) = delete;
+};
 
 Tensor relu(const Tensor& x);
 Tensor maxpool2d(const Tensor& x, int kernel, int stride, int padding = 0);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.h"
+#include "prunus/dist/process_group.h"
 #include "prunus/error.h"
 #include "prunus/train/cli_args.h"
 #include "prunus/train/stop_request.h"
@@ -49,7 +50,7 @@ void print_usage(std::FILE* out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+static int run_command(int argc, char** argv) {
   try {
     if (argc < 2) {
       print_usage(stderr);
@@ -87,4 +88,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "prunus: error: %s\n", e.what());
     return 1;
   }
+}
+
+// Under mpirun every process runs the command (dist/process_group.h); rank 0
+// alone prints progress and writes files, every rank prints its errors.
+int main(int argc, char** argv) {
+  try {
+    prunus::dist::start(prunus::dist::start_options_from_environment());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "prunus: error: %s\n", e.what());
+    return 1;
+  }
+  if (!prunus::dist::is_root() && !std::freopen("/dev/null", "w", stdout)) return 1;
+  const int code = run_command(argc, argv);
+  // An error every rank met alike ends them together; one rank's alone ends the run.
+  return prunus::dist::leave(code, code == 0 ? 600.0 : 20.0);
 }

@@ -49,6 +49,17 @@ int64_t Loader::batches_per_epoch() const {
   return drop_last_ ? n / batch_size_ : (n + batch_size_ - 1) / batch_size_;
 }
 
+void Loader::set_shard(int index, int count) {
+  PRUNUS_CHECK(count >= 1 && index >= 0 && index < count, "Loader: shard ", index, " of ", count, " does not exist");
+  const int64_t batches = batches_per_epoch();
+  const int64_t smallest = std::min<int64_t>(batch_size_, dataset_.size() - (batches - 1) * batch_size_);
+  PRUNUS_CHECK(smallest >= count, "Loader: the last batch of dataset '", dataset_.name, "' holds ", smallest,
+               " images, fewer than the ", count, " processes sharing it; choose a batch size that leaves more");
+  stop_worker();
+  shard_index_ = index;
+  shard_count_ = count;
+}
+
 void Loader::stop_worker() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -100,8 +111,11 @@ void Loader::produce(int epoch, std::vector<int64_t> order, int64_t first_batch)
                  " pixel bytes");
     const int64_t batches = batches_per_epoch();
     for (int64_t b = first_batch; b < batches; ++b) {
-      const int64_t first = b * batch_size_;
-      Batch batch = make_batch(epoch, order, first, std::min<int64_t>(batch_size_, d.size() - first));
+      const int64_t first = b * batch_size_, global = std::min<int64_t>(batch_size_, d.size() - first);
+      const int64_t begin = first + global * shard_index_ / shard_count_;
+      const int64_t end = first + global * (shard_index_ + 1) / shard_count_;
+      Batch batch = make_batch(epoch, order, begin, end - begin);
+      batch.global_size = global;
       std::unique_lock<std::mutex> lock(mutex_);
       changed_.wait(lock, [&] { return stop_requested_ || int(queue_.size()) < kPrefetchBatches; });
       if (stop_requested_) break;

@@ -93,7 +93,13 @@ std::string directory_of(const std::string& path) {
 
 // Runs `produce` on path + ".tmp", makes it durable, renames it over path and
 // syncs the directory so the rename itself survives a crash.
+static bool& writes_flag() {
+  static bool enabled = true;
+  return enabled;
+}
+
 void write_atomically(const std::string& path, const std::function<void(Sink&)>& produce) {
+  if (!writes_flag()) return;  // another rank of a data-parallel run writes the same bytes
   const std::string temp = path + ".tmp";
   std::FILE* file = std::fopen(temp.c_str(), "wb");
   PRUNUS_CHECK(file, "cannot write '", path, "': cannot create '", temp, "': ", std::strerror(errno));
@@ -405,8 +411,12 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
   write_atomically(path, [&](Sink& sink) { sink.bytes(contents.data(), contents.size()); });
 }
 
+void set_writes_enabled(bool enabled) { writes_flag() = enabled; }
+bool writes_enabled() { return writes_flag(); }
+
 int remove_stale_temporaries(const std::string& dir) {
   int removed = 0;
+  if (!writes_enabled()) return removed;  // the writing rank's own .tmp files may be in flight
   std::error_code error;
   for (const auto& entry : std::filesystem::directory_iterator(dir, error)) {
     const std::string name = entry.path().filename().string();

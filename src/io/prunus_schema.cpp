@@ -43,7 +43,11 @@ static Schema build_prunus_schema() {
       .add_int("train.warmup_epochs", 0, "epochs of linear lr warm-up from 0", Range::between(0, kMaxEpochs))
       .add_int("train.seed", 1, "seed of weight init, shuffling and augmentation", Range::between(0, kMaxConfigInt))
       .add_int("train.threads", 0, "CPU threads; 0 = all cores (OpenMP default)", Range::between(0, 1024))
-      .add_string("train.device", "cpu", "where to train", {"cpu", "cuda"});
+      .add_string("train.device", "cpu", "where to train", {"cpu", "cuda"})
+      .add_bool("train.sync_batchnorm", true,
+                "data-parallel runs (mpirun): batch norm normalizes with the statistics of the whole global batch "
+                "(true) or of each process's own part (false; the running statistics are then averaged after each "
+                "epoch)");
 
   s.add_string("out.dir", "runs/default", "directory for checkpoints, logs, reports and the effective config")
       .add_int("out.checkpoint_every", 1, "write a checkpoint every N epochs; 0 = only at the end of each phase",

@@ -2,6 +2,7 @@
 // double) and the fast float32 kernels used on the training hot path.
 #include "prunus/kernels/batchnorm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -169,31 +170,48 @@ static BatchNormShape transposed_shape(const BatchNormShape& s) { return {1, s.c
 
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, double eps,
                              double momentum, float* running_mean, float* running_var, float* y, float* saved_mean,
-                             float* saved_inv_std) {
+                             float* saved_inv_std, const SumAcross* across) {
   if (needs_transpose(s)) {
     std::vector<float> xt(s.numel()), yt(s.numel());
     transpose(x, s.batch, s.channels, xt.data());
     batchnorm_forward_train(transposed_shape(s), xt.data(), gamma, beta, eps, momentum, running_mean, running_var,
-                            yt.data(), saved_mean, saved_inv_std);
+                            yt.data(), saved_mean, saved_inv_std, across);
     transpose(yt.data(), s.channels, s.batch, y);
     return;
   }
-  const int64_t C = s.channels, S = s.spatial, count = s.per_channel();
-  std::vector<float> scale(C);
-#pragma omp parallel for schedule(static) if (s.numel() > kParallelThreshold)
+  const int64_t C = s.channels, S = s.spatial;
+  const bool parallel = s.numel() > kParallelThreshold;
+  // Two passes (sum, then squared deviations from the mean), each summed over
+  // the processes when synchronized; the last slot of `sums` is the count.
+  std::vector<double> sums(C + 1), squares(C);
+#pragma omp parallel for schedule(static) if (parallel)
   for (int64_t c = 0; c < C; ++c) {
     double sum = 0;
     for (int64_t n = 0; n < s.batch; ++n) sum += row_sum(x + (n * C + c) * S, S);
-    const double mean = sum / double(count);
-    double squares = 0;
-    for (int64_t n = 0; n < s.batch; ++n) squares += row_squared_deviation(x + (n * C + c) * S, S, mean);
-    const double var = squares / double(count);
+    sums[c] = sum;
+  }
+  sums[C] = double(s.per_channel());
+  if (across) (*across)(sums.data(), C + 1);
+  const double count = sums[C];
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = sums[c] / count;
+    double sq = 0;
+    for (int64_t n = 0; n < s.batch; ++n) sq += row_squared_deviation(x + (n * C + c) * S, S, mean);
+    squares[c] = sq;
+  }
+  if (across) (*across)(squares.data(), C);
+  std::vector<float> scale(C);
+  for (int64_t c = 0; c < C; ++c) {
+    const double mean = sums[c] / count;
+    const double var = squares[c] / count;
     const double inv_std = 1.0 / std::sqrt(var + eps);
     saved_mean[c] = float(mean);
     saved_inv_std[c] = float(inv_std);
     scale[c] = float(gamma[c] * inv_std);
     if (running_mean) running_mean[c] = float((1.0 - momentum) * running_mean[c] + momentum * mean);
-    if (running_var) running_var[c] = float((1.0 - momentum) * running_var[c] + momentum * unbiased(var, count));
+    if (running_var)
+      running_var[c] = float((1.0 - momentum) * running_var[c] + momentum * unbiased(var, int64_t(count)));
   }
   normalize_rows(s, x, saved_mean, scale.data(), beta, y);
 }
@@ -250,26 +268,38 @@ static void combine_rows(const BatchNormShape& s, const float* x, const float* d
 // and variance were computed from x (training) or were constants (eval).
 static void batchnorm_backward(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                                const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta,
-                               bool batch_statistics) {
+                               bool batch_statistics, const SumAcross* across) {
   if (needs_transpose(s)) {
     std::vector<float> xt(s.numel()), dyt(s.numel()), dxt(s.numel());
     transpose(x, s.batch, s.channels, xt.data());
     transpose(dy, s.batch, s.channels, dyt.data());
     batchnorm_backward(transposed_shape(s), xt.data(), dyt.data(), gamma, mean, inv_std, dxt.data(), dgamma, dbeta,
-                       batch_statistics);
+                       batch_statistics, across);
     transpose(dxt.data(), s.channels, s.batch, dx);
     return;
   }
   const int64_t C = s.channels;
-  const double count = double(s.per_channel());
   std::vector<double> sum_dy(C), sum_dy_xmu(C);
   channel_gradient_sums(s, x, dy, mean, sum_dy.data(), sum_dy_xmu.data());
+  for (int64_t c = 0; c < C; ++c) {  // this process's share of the parameter gradients
+    dbeta[c] = float(sum_dy[c]);
+    dgamma[c] = float(sum_dy_xmu[c] * double(inv_std[c]));
+  }
+  double count = double(s.per_channel());
+  if (across) {  // dx depends on the whole global batch: sum(dy), sum(dy * (x - mean)) and the count
+    std::vector<double> all(2 * C + 1);
+    std::copy(sum_dy.begin(), sum_dy.end(), all.begin());
+    std::copy(sum_dy_xmu.begin(), sum_dy_xmu.end(), all.begin() + C);
+    all[2 * C] = count;
+    (*across)(all.data(), 2 * C + 1);
+    std::copy(all.begin(), all.begin() + C, sum_dy.begin());
+    std::copy(all.begin() + C, all.begin() + 2 * C, sum_dy_xmu.begin());
+    count = all[2 * C];
+  }
   std::vector<float> a(C), b(C, 0.0f), k(C, 0.0f);
   for (int64_t c = 0; c < C; ++c) {
     const double sigma_inv = inv_std[c];
     const double g = sum_dy_xmu[c] * sigma_inv;  // sum(dy * xhat)
-    dbeta[c] = float(sum_dy[c]);
-    dgamma[c] = float(g);
     const double ac = double(gamma[c]) * sigma_inv;
     a[c] = float(ac);
     if (batch_statistics) {
@@ -282,13 +312,14 @@ static void batchnorm_backward(const BatchNormShape& s, const float* x, const fl
 }
 
 void batchnorm_backward_train(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
-                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta) {
-  batchnorm_backward(s, x, dy, gamma, mean, inv_std, dx, dgamma, dbeta, true);
+                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta,
+                              const SumAcross* across) {
+  batchnorm_backward(s, x, dy, gamma, mean, inv_std, dx, dgamma, dbeta, true, across);
 }
 
 void batchnorm_backward_eval(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta) {
-  batchnorm_backward(s, x, dy, gamma, mean, inv_std, dx, dgamma, dbeta, false);
+  batchnorm_backward(s, x, dy, gamma, mean, inv_std, dx, dgamma, dbeta, false, nullptr);
 }
 
 }  // namespace kernels

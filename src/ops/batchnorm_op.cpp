@@ -1,6 +1,7 @@
 // ops::batchnorm2d / ops::batchnorm1d: argument checks, dtype dispatch
 // (float32 -> fast kernels, float64 -> reference kernels) and the autograd node.
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "prunus/autograd.h"
@@ -12,6 +13,12 @@ namespace ops {
 namespace {
 
 using kernels::BatchNormShape;
+
+// Set by a live SynchronizedBatchNorm; the training forward and its backward keep their own reference.
+std::shared_ptr<const kernels::SumAcross>& synchronized_sum() {
+  static std::shared_ptr<const kernels::SumAcross> sum;
+  return sum;
+}
 
 // Checks one per-channel tensor (gamma, beta, running stats) against x.
 void check_channel_tensor(const char* op, const char* what, const Tensor& t, const Tensor& x, int64_t channels) {
@@ -27,7 +34,7 @@ void check_channel_tensor(const char* op, const char* what, const Tensor& t, con
 template <typename T>
 void forward(const BatchNormShape& s, bool training, bool fast, const Tensor& x, const Tensor& gamma,
              const Tensor& beta, Tensor& running_mean, Tensor& running_var, double momentum, double eps, Tensor& y,
-             Tensor& saved_mean, Tensor& saved_inv_std) {
+             Tensor& saved_mean, Tensor& saved_inv_std, const kernels::SumAcross* across) {
   const T* xp = x.data<T>();
   const T* gp = gamma.data<T>();
   const T* bp = beta.data<T>();
@@ -37,7 +44,7 @@ void forward(const BatchNormShape& s, bool training, bool fast, const Tensor& x,
     if constexpr (sizeof(T) == sizeof(float)) {
       if (fast) {
         kernels::batchnorm_forward_train(s, xp, gp, bp, eps, momentum, rm, rv, y.data<T>(), saved_mean.data<T>(),
-                                         saved_inv_std.data<T>());
+                                         saved_inv_std.data<T>(), across);
         return;
       }
     }
@@ -64,13 +71,14 @@ void forward(const BatchNormShape& s, bool training, bool fast, const Tensor& x,
 
 template <typename T>
 void backward(const BatchNormShape& s, bool training, const Tensor& x, const Tensor& dy, const Tensor& gamma,
-              const Tensor& mean, const Tensor& inv_std, Tensor& dx, Tensor& dgamma, Tensor& dbeta) {
+              const Tensor& mean, const Tensor& inv_std, Tensor& dx, Tensor& dgamma, Tensor& dbeta,
+              const kernels::SumAcross* across) {
   const T *xp = x.data<T>(), *gp = dy.data<T>(), *gm = gamma.data<T>();
   const T *mp = mean.data<T>(), *ip = inv_std.data<T>();
   T *dxp = dx.data<T>(), *dgp = dgamma.data<T>(), *dbp = dbeta.data<T>();
   if constexpr (sizeof(T) == sizeof(float)) {
     if (training)
-      kernels::batchnorm_backward_train(s, xp, gp, gm, mp, ip, dxp, dgp, dbp);
+      kernels::batchnorm_backward_train(s, xp, gp, gm, mp, ip, dxp, dgp, dbp, across);
     else
       kernels::batchnorm_backward_eval(s, xp, gp, gm, mp, ip, dxp, dgp, dbp);
   } else {
@@ -109,23 +117,25 @@ Tensor batchnorm(const char* op, int rank, const char* layout, const Tensor& x, 
   Tensor saved_mean = Tensor::empty({channels}, x.dtype());
   Tensor saved_inv_std = Tensor::empty({channels}, x.dtype());
   const bool fast = x.dtype() == DType::F32;
+  const std::shared_ptr<const kernels::SumAcross> across = training ? synchronized_sum() : nullptr;
+  PRUNUS_CHECK(!across || fast, op, ": synchronized batch norm runs in float32 only, got ", dtype_name(x.dtype()));
   if (fast)
     forward<float>(s, training, true, x, gamma, beta, running_mean, running_var, momentum, eps, y, saved_mean,
-                   saved_inv_std);
+                   saved_inv_std, across.get());
   else
     forward<double>(s, training, false, x, gamma, beta, running_mean, running_var, momentum, eps, y, saved_mean,
-                    saved_inv_std);
+                    saved_inv_std, nullptr);
 
   // The closure holds the inputs and the saved statistics, never y (that would be a cycle).
   record_op(op, y, {x, gamma, beta},
-            [s, training, x, gamma, saved_mean, saved_inv_std](const Tensor& dy) {
+            [s, training, x, gamma, saved_mean, saved_inv_std, across](const Tensor& dy) {
               Tensor dx = Tensor::empty(x.shape(), x.dtype());
               Tensor dgamma = Tensor::empty(gamma.shape(), x.dtype());
               Tensor dbeta = Tensor::empty(gamma.shape(), x.dtype());
               if (x.dtype() == DType::F32)
-                backward<float>(s, training, x, dy, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta);
+                backward<float>(s, training, x, dy, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta, across.get());
               else
-                backward<double>(s, training, x, dy, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta);
+                backward<double>(s, training, x, dy, gamma, saved_mean, saved_inv_std, dx, dgamma, dbeta, nullptr);
               return std::vector<Tensor>{dx, dgamma, dbeta};
             },
             {{"training", training ? 1.0 : 0.0}, {"momentum", momentum}, {"eps", eps}});
@@ -133,6 +143,14 @@ Tensor batchnorm(const char* op, int rank, const char* layout, const Tensor& x, 
 }
 
 }  // namespace
+
+SynchronizedBatchNorm::SynchronizedBatchNorm(std::function<void(double* values, int64_t n)> sum_across) {
+  PRUNUS_CHECK(!synchronized_sum(), "SynchronizedBatchNorm: one is alive already (they do not nest)");
+  PRUNUS_CHECK(sum_across, "SynchronizedBatchNorm: the sum across processes is empty");
+  synchronized_sum() = std::make_shared<const kernels::SumAcross>(std::move(sum_across));
+}
+
+SynchronizedBatchNorm::~SynchronizedBatchNorm() { synchronized_sum().reset(); }
 
 Tensor batchnorm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean, Tensor& running_var,
                    bool training, double momentum, double eps) {

@@ -6,8 +6,10 @@
 #include <limits>
 
 #include "prunus/autograd.h"
+#include "prunus/dist/process_group.h"
 #include "prunus/ops.h"
 #include "prunus/prune/model_access.h"
+#include "prunus/train/data_parallel.h"
 #include "prunus/train/stop_request.h"
 
 namespace prunus {
@@ -77,6 +79,9 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
                loader.batch_size(), " images");
   PRUNUS_CHECK(start.steps >= 0 && start.steps < steps, "train: cannot resume epoch ", epoch + 1, " after step ",
                start.steps, "; it has ", steps, " steps");
+  const bool distributed = dist::size() > 1;
+  const double communication_before = dist::collective_seconds();
+  if (distributed) loader.set_shard(dist::rank(), dist::size());
   loader.start_epoch(epoch, start.steps);
   if (progress) progress->start(label, steps);
   EpochProgress now = start;  // the sums so far, continued
@@ -95,28 +100,51 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
     const std::string where = "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(now.steps + 1) +
                               " of " + std::to_string(steps);
     double loss_value = 0;
+    bool stop_everywhere = false;
     try {
       Tensor logits = model(batch.images);
-      if (!all_finite(logits))
+      const bool finite = all_finite(logits);
+      Tensor loss;
+      StepTotals totals;  // over every process of a data-parallel run (data_parallel.h)
+      if (distributed) {
+        double local_loss = 0;
+        int64_t local_correct = 0;
+        if (finite) {
+          loss = ops::cross_entropy(logits, batch.labels);
+          local_loss = loss.item();
+          local_correct = count_correct(logits, batch.labels);
+        }
+        totals = step_totals(local_loss, batch_size, local_correct, finite, stop_requested());
+        PRUNUS_CHECK(totals.images == batch.global_size, "data-parallel: the processes' batches hold ",
+                     totals.images, " images, expected ", batch.global_size, " (different data on each process?)");
+        stop_everywhere = totals.stop;
+      }
+      if (!(distributed ? totals.outputs_finite : finite))
         throw TrainingDiverged("the model's outputs hold NaN or Inf; lower the learning rate or check the data");
-      Tensor loss = ops::cross_entropy(logits, batch.labels);
-      loss_value = loss.item();
+      if (!distributed) loss = ops::cross_entropy(logits, batch.labels);
+      loss_value = distributed ? totals.loss_sum / double(totals.images) : loss.item();
       if (!std::isfinite(loss_value))
         throw TrainingDiverged(detail::concat_message("the loss is ", loss_value,
                                                       "; lower the learning rate or check the data"));
       now.divergence.add(loss_value, logits.shape()[1]);
-      now.correct += count_correct(logits, batch.labels);
+      now.correct += distributed ? totals.correct : count_correct(logits, batch.labels);
+      // Each process's share of the global batch's mean loss; summing the gradients completes it.
+      if (distributed)
+        loss = ops::mul(loss, Tensor::full({1}, float(double(batch_size) / double(batch.global_size))));
       loss.backward();
+      sum_gradients(optimizer);
     } catch (const TrainingDiverged& e) {
       throw TrainingDiverged(detail::concat_message("training stopped at ", where, " (lr ", lr, "): ", e.what()));
+    } catch (const dist::Timeout&) {
+      throw;
     } catch (const Error& e) {
       PRUNUS_FAIL("training stopped at ", where, " (lr ", lr, "): ", e.what());
     }
     optimizer.step();
-    now.loss_sum += loss_value * static_cast<double>(batch_size);
-    now.images += batch_size;
+    now.loss_sum += loss_value * static_cast<double>(batch.global_size);
+    now.images += batch.global_size;
     ++now.steps;
-    if (hooks.after_step) hooks.after_step({epoch, now.steps - 1, steps, batch_size, loss_value, lr});
+    if (hooks.after_step) hooks.after_step({epoch, now.steps - 1, steps, batch.global_size, loss_value, lr});
     if (progress) {
       ProgressSnapshot s;
       s.steps_done = now.steps;
@@ -127,7 +155,7 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
       s.data_wait_seconds = data_wait();
       progress->update(s);
     }
-    if (stop_requested() && now.steps < steps) {
+    if ((distributed ? stop_everywhere : stop_requested()) && now.steps < steps) {
       stats.interrupted = true;
       break;
     }
@@ -143,6 +171,7 @@ EpochStats train_one_epoch(nn::Module& model, data::Loader& loader, optim::SGD& 
   stats.seconds = now.seconds;
   stats.images_per_second = stats.seconds > 0 ? static_cast<double>(stats.images) / stats.seconds : 0.0;
   stats.data_wait_seconds = now.data_wait_seconds;
+  stats.communication_seconds = dist::collective_seconds() - communication_before;
   stats.progress = now;
   if (stats.interrupted) return stats;
   if (hooks.after_epoch) hooks.after_epoch(epoch, stats);

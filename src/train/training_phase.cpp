@@ -2,6 +2,8 @@
 
 #include <filesystem>
 
+#include "prunus/dist/process_group.h"
+#include "prunus/train/data_parallel.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/train/stop_request.h"
@@ -68,14 +70,18 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     throw Interrupted(signal, "stopped by " + signal_name(signal) + " " + position + " of phase '" + spec.name +
                                   "'; " + saved);
   };
-  if (stop_requested()) stop("before epoch " + std::to_string(start_epoch + 1), false);
+  // dist::any: on every process of a data-parallel run alike (the identity with one).
+  if (dist::any(stop_requested(), "a stop request")) stop("before epoch " + std::to_string(start_epoch + 1), false);
   for (int epoch = start_epoch; epoch < spec.epochs; ++epoch) {
     const std::string label = spec.name + " " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs);
     const EpochProgress fresh;
     const EpochProgress& start = epoch == start_epoch ? within : fresh;
     try {
+      const bool synchronized = config.get_bool("train.sync_batchnorm");
+      const auto sync = synchronize_batch_norm(synchronized);
       result.last_train =
           train_one_epoch(model, loader, optimizer, schedule, epoch, hooks.train, ctx.progress, label, start);
+      if (!synchronized) average_buffers(model);  // each process's statistics came from its own part
     } catch (const TrainingDiverged& e) {
       if (spec.checkpoint_path.empty()) throw;
       // For a post-mortem (`prunus info`, `prunus eval`); the run checkpoint,
@@ -113,6 +119,9 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
                    label.c_str(), record.lr, record.train_loss, percent(record.train_accuracy).c_str(),
                    record.val_loss, percent(record.val_accuracy).c_str(), record.images_per_second, record.seconds,
                    record.data_wait_seconds);
+      if (dist::size() > 1)
+        std::fprintf(ctx.log, ", %d processes (communication %.1fs)", dist::size(),
+                     result.last_train.communication_seconds);
       if (!std::isnan(record.lambda0))
         std::fprintf(ctx.log, ", lambda0 %.4g, FLOPs -%s", record.lambda0, percent(record.flops_reduction).c_str());
       std::fprintf(ctx.log, "\n");
@@ -123,7 +132,7 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     const bool stopping = spec.stop_after > 0 && result.epochs_run >= spec.stop_after;
     const bool last = epoch + 1 == spec.epochs || stopping;
     const bool due = spec.checkpoint_every > 0 && (epoch + 1) % spec.checkpoint_every == 0;
-    const bool stop_now = stop_requested();  // arrived during validation or the last step
+    const bool stop_now = dist::any(stop_requested(), "a stop request");  // arrived during validation or the last step
     if (!spec.checkpoint_path.empty() && (last || due || stop_now)) write_run_checkpoint(epoch + 1, nullptr);
     if (stop_now) stop("after epoch " + std::to_string(epoch + 1) + "/" + std::to_string(spec.epochs), true);
     if (stopping) break;

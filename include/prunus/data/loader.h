@@ -22,6 +22,7 @@ namespace data {
 struct Batch {
   Tensor images;            // f32 [B, C, H, W] on the CPU
   std::vector<int> labels;  // B labels
+  int64_t global_size = 0;  // images in this batch over every shard (= B unsharded)
 };
 
 // The dataset indices of epoch `epoch` in visiting order: 0..n-1, shuffled
@@ -51,6 +52,12 @@ class Loader {
   // Seconds next() spent waiting for the worker since start_epoch.
   double wait_seconds() const { return wait_seconds_; }
   int64_t batches_per_epoch() const;
+  // Data-parallel training: from the next start_epoch on, each batch is this
+  // shard's contiguous part (shard `index` of `count`) of the batch a single
+  // loader makes, with the same images and augmentation, so the shards of N
+  // processes together are exactly the one-process batch. Every batch,
+  // the last included, must hold at least `count` images.
+  void set_shard(int index, int count);
   int64_t size() const { return dataset_.size(); }
   int batch_size() const { return batch_size_; }
 
@@ -79,6 +86,7 @@ class Loader {
   bool stop_requested_ = false;
   bool epoch_started_ = false;
   double wait_seconds_ = 0.0;
+  int shard_index_ = 0, shard_count_ = 1;
 };
 
 }  // namespace data

@@ -76,4 +76,10 @@ void write_file_atomic(const std::string& path, const std::string& contents);
 // Returns how many. For a run's own out.dir, when the run (re)starts.
 int remove_stale_temporaries(const std::string& dir);
 
+// Off on the ranks other than 0 of a data-parallel run (dist::start): every
+// atomic write above, and remove_stale_temporaries, does nothing there, since
+// rank 0 writes the same files.
+void set_writes_enabled(bool enabled);
+bool writes_enabled();
+
 }  // namespace prunus::io

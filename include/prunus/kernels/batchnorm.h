@@ -7,8 +7,14 @@
 //   fast:      float32, OpenMP over channels, vectorizable inner loops,
 //              deterministic (each channel is reduced by one thread in a
 //              fixed order, so the thread count does not change the result).
+//   synchronized: the fast training kernels take an optional SumAcross, which
+//              sums per-channel partial sums over the processes of a
+//              data-parallel run, so every process normalizes with the
+//              statistics of the whole global batch (null: this process alone,
+//              and the arithmetic is exactly the unsynchronized one).
 #pragma once
 #include <cstdint>
+#include <functional>
 
 namespace prunus {
 namespace kernels {
@@ -43,13 +49,20 @@ template <typename T>
 void batchnorm_backward_eval_reference(const BatchNormShape& s, const T* x, const T* dy, const T* gamma, const T* mean,
                                        const T* inv_std, T* dx, T* dgamma, T* dbeta);
 
+// Sums `n` doubles in place over every process of the run (a collective: each
+// process calls it the same number of times, in the same order).
+using SumAcross = std::function<void(double* values, int64_t n)>;
+
 void batchnorm_forward_train(const BatchNormShape& s, const float* x, const float* gamma, const float* beta, double eps,
                              double momentum, float* running_mean, float* running_var, float* y, float* saved_mean,
-                             float* saved_inv_std);
+                             float* saved_inv_std, const SumAcross* across = nullptr);
 void batchnorm_forward_eval(const BatchNormShape& s, const float* x, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var, double eps, float* y);
+// With `across`, dgamma and dbeta are this process's share (the gradient
+// all-reduce sums them); dx uses the sums over every process.
 void batchnorm_backward_train(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
-                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta);
+                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta,
+                              const SumAcross* across = nullptr);
 void batchnorm_backward_eval(const BatchNormShape& s, const float* x, const float* dy, const float* gamma,
                              const float* mean, const float* inv_std, float* dx, float* dgamma, float* dbeta);
 

@@ -60,6 +60,7 @@ struct EpochStats {
   int64_t images = 0, steps = 0;
   double seconds = 0, images_per_second = 0;
   double data_wait_seconds = 0;   // time spent waiting for the loader
+  double communication_seconds = 0;  // in collectives with the other processes (data parallel; this part only)
   double lr_first = 0, lr_last = 0;
   // Set when a stop was requested (stop_request.h) before the epoch's last
   // step: the epoch ended early and this is where it stood.
