@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prunus/dist/process_group.h"
 #include "prunus/train/cli_args.h"
 #include "prunus/train/comparison.h"
 #include "prunus/train/data_setup.h"
@@ -38,6 +39,10 @@ int cmd_compare(const Args& words) {
     return 0;
   }
   train::require_option(spec, args, "config");
+  // Its rows are locked per process: several ranks would each take other rows.
+  PRUNUS_CHECK(dist::size() == 1, "compare runs as one process (it was started as ", dist::size(),
+               " by mpirun); run a row's own `prunus prune` or `prunus train` command (its COMMAND file) under "
+               "mpirun instead");
   io::Config config = train::config_from_args(args);
   train::check_device(config);
   if (args.has("table")) {

@@ -62,12 +62,14 @@ void start(const StartOptions& options) {
   if (launcher_size() <= 1) return;
   group() = make_mpi_backend(options);
   io::set_writes_enabled(group()->rank() == 0);
+  io::set_write_fence([] { barrier("a file write"); });
 }
 
 void finish() {
   if (group()->name() == "mpi") finish_mpi();
   group() = std::make_unique<SingleProcess>();
   io::set_writes_enabled(true);
+  io::set_write_fence(nullptr);
 }
 
 void abort(int exit_code) {

@@ -98,8 +98,23 @@ static bool& writes_flag() {
   return enabled;
 }
 
+std::function<void()>& write_fence() {
+  static std::function<void()> fence;
+  return fence;
+}
+
+void write_file_now(const std::string& path, const std::function<void(Sink&)>& produce);
+
+// Every process of a data-parallel run passes the fence before (all have
+// finished looking at the old state) and after (the file exists for all)
+// the one write that rank 0 makes.
 void write_atomically(const std::string& path, const std::function<void(Sink&)>& produce) {
-  if (!writes_flag()) return;  // another rank of a data-parallel run writes the same bytes
+  if (write_fence()) write_fence()();
+  if (writes_flag()) write_file_now(path, produce);  // elsewhere: another rank writes the same bytes
+  if (write_fence()) write_fence()();
+}
+
+void write_file_now(const std::string& path, const std::function<void(Sink&)>& produce) {
   const std::string temp = path + ".tmp";
   std::FILE* file = std::fopen(temp.c_str(), "wb");
   PRUNUS_CHECK(file, "cannot write '", path, "': cannot create '", temp, "': ", std::strerror(errno));
@@ -412,6 +427,7 @@ void write_file_atomic(const std::string& path, const std::string& contents) {
 }
 
 void set_writes_enabled(bool enabled) { writes_flag() = enabled; }
+void set_write_fence(std::function<void()> fence) { write_fence() = std::move(fence); }
 bool writes_enabled() { return writes_flag(); }
 
 int remove_stale_temporaries(const std::string& dir) {

@@ -15,6 +15,7 @@
 //   u32 CRC-32 (zlib's crc32) of every byte before it
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -81,5 +82,9 @@ int remove_stale_temporaries(const std::string& dir);
 // rank 0 writes the same files.
 void set_writes_enabled(bool enabled);
 bool writes_enabled();
+// Called on every process before and after each atomic write (dist::start
+// sets a barrier), so that no rank reads a file, or checks for one, while
+// rank 0 writes it. Empty: none.
+void set_write_fence(std::function<void()> fence);
 
 }  // namespace prunus::io
