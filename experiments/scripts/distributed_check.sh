@@ -20,24 +20,16 @@ PRUNUS=${1:-build/prunus}
 [ -x "$PRUNUS" ] || { echo "distributed_check: $PRUNUS not found; run make first" >&2; exit 1; }
 command -v mpirun >/dev/null || { echo "distributed_check: mpirun not found (apt-get install openmpi-bin libopenmpi-dev)" >&2; exit 1; }
 
-DATA=""
-for dir in data/fashion-mnist /usr/share/datasets/fashion-mnist data/mnist ../shared/data/mnist; do
-  if [ -f "$dir/t10k-images-idx3-ubyte.gz" ]; then DATA=$dir; break; fi
-done
-[ -n "$DATA" ] || { echo "distributed_check: no Fashion-MNIST or MNIST found; \`make deps\` installs Fashion-MNIST" >&2; exit 1; }
-
+source experiments/scripts/lenet_t10k.sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export PRUNUS_DIST_TIMEOUT=30
 MPIRUN=(mpirun --oversubscribe -np 2 -x OMP_WAIT_POLICY=passive -x PRUNUS_DIST_TIMEOUT)
 WORK=$(mktemp -d /tmp/prunus_distributed_check.XXXXXX)
 trap 'if [ -n "${PID:-}" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
 RUN=$WORK/run
-ARGS=(--config experiments/configs/mnist_lenet.conf
-      --set data.path="$DATA"
-      --set data.train_files=t10k-images-idx3-ubyte.gz,t10k-labels-idx1-ubyte.gz
-      --set data.val_files=t10k-images-idx3-ubyte.gz,t10k-labels-idx1-ubyte.gz
-      --set data.augment=true --set train.epochs=2 --set train.threads=1
-      --set out.dir="$RUN")
+lenet_t10k_args distributed_check "$RUN" 2 1
+ARGS=("${LENET_ARGS[@]}")
+DATA=$LENET_DATA
 
 # start_run: a 2-rank run in the background; waits for the checkpoint after epoch 1, then a quarter epoch more.
 start_run() {
@@ -77,33 +69,31 @@ else
   exit 1
 fi
 
+# stop_one_rank SIGNAL WHAT LIMIT: a 2-rank run with one rank sent SIGNAL mid-epoch must end within LIMIT
+# seconds with a non-zero status; prints how long it took and the first error.
+stop_one_rank() {
+  local signal=$1 what=$2 limit=$3 rank status=0 since seconds
+  start_run
+  rank=$(pgrep -P "$PID" -f "prunus train" | tail -1)
+  [ -n "$rank" ] || { echo "distributed_check: no rank process found under mpirun $PID" >&2; exit 1; }
+  since=$(date +%s.%N)
+  kill -"$signal" "$rank"
+  wait "$PID" 2>/dev/null || status=$?
+  PID=""
+  seconds=$(echo "$(date +%s.%N) - $since" | bc)
+  kill -KILL "$rank" 2>/dev/null || true
+  echo "mpirun exit status $status, $(printf '%.1f' "$seconds") s after the $what"
+  grep -E 'prunus: error|exited on signal' "$WORK/run.err" | sort -u | head -2 | sed "s|$WORK|WORK|g"
+  [ "$status" -ne 0 ] || { echo "distributed_check: FAIL (mpirun reported success)" >&2; exit 1; }
+  [ "$(echo "$seconds < $limit" | bc)" = 1 ] || { echo "distributed_check: FAIL (took $seconds s)" >&2; exit 1; }
+}
+
 echo "== one rank killed with SIGKILL mid-epoch"
-start_run
-rank=$(pgrep -P "$PID" -f "prunus train" | tail -1)
-[ -n "$rank" ] || { echo "distributed_check: no rank process found under mpirun $PID" >&2; exit 1; }
-killed_at=$(date +%s.%N)
-kill -KILL "$rank"
-status=0
-wait "$PID" 2>/dev/null || status=$?
-PID=""
-seconds=$(echo "$(date +%s.%N) - $killed_at" | bc)
-echo "mpirun exit status $status, $(printf '%.1f' "$seconds") s after the kill"
-grep -E 'prunus: error|exited on signal|timed out|waited' "$WORK/run.err" | sort -u | head -3 | sed "s|$WORK|WORK|g"
-[ "$status" -ne 0 ] || { echo "distributed_check: FAIL (mpirun reported success)" >&2; exit 1; }
-if [ "$(echo "$seconds < 60" | bc)" = 1 ]; then echo "kill: PASS (stopped within 60 s)"; else echo "distributed_check: FAIL (took $seconds s)" >&2; exit 1; fi
+stop_one_rank KILL kill 60
+echo "kill: PASS (stopped within 60 s)"
 echo "== one rank frozen with SIGSTOP mid-epoch (alive, so mpirun sees nothing: the collective timeout must act)"
-start_run
-rank=$(pgrep -P "$PID" -f "prunus train" | tail -1)
-stopped_at=$(date +%s.%N)
-kill -STOP "$rank"
-status=0
-wait "$PID" 2>/dev/null || status=$?
-PID=""
-seconds=$(echo "$(date +%s.%N) - $stopped_at" | bc)
-kill -KILL "$rank" 2>/dev/null || true
-echo "mpirun exit status $status, $(printf '%.1f' "$seconds") s after the freeze (PRUNUS_DIST_TIMEOUT=$PRUNUS_DIST_TIMEOUT)"
-grep -E '^prunus: error' "$WORK/run.err" | head -1 | sed "s|$WORK|WORK|g"
-[ "$status" -ne 0 ] && grep -q 'waited 30 s for the other ranks' "$WORK/run.err" ||
+stop_one_rank STOP "freeze (PRUNUS_DIST_TIMEOUT=$PRUNUS_DIST_TIMEOUT)" 90
+grep -q 'waited 30 s for the other ranks' "$WORK/run.err" ||
   { cat "$WORK/run.err"; echo "distributed_check: FAIL (no timeout error)" >&2; exit 1; }
-if [ "$(echo "$seconds < 90" | bc)" = 1 ]; then echo "freeze: PASS (stopped within 90 s)"; else echo "distributed_check: FAIL (took $seconds s)" >&2; exit 1; fi
+echo "freeze: PASS (stopped within 90 s)"
 echo "distributed_check: PASS"

@@ -19,21 +19,13 @@ cd "$(dirname "$0")/../.."
 PRUNUS=${1:-build/prunus}
 [ -x "$PRUNUS" ] || { echo "resume_check: $PRUNUS not found; run make first" >&2; exit 1; }
 
-DATA=""
-for dir in data/fashion-mnist /usr/share/datasets/fashion-mnist data/mnist ../shared/data/mnist; do
-  if [ -f "$dir/t10k-images-idx3-ubyte.gz" ]; then DATA=$dir; break; fi
-done
-[ -n "$DATA" ] || { echo "resume_check: no Fashion-MNIST or MNIST found; \`make deps\` installs Fashion-MNIST" >&2; exit 1; }
-
+source experiments/scripts/lenet_t10k.sh
 WORK=$(mktemp -d /tmp/prunus_resume_check.XXXXXX)
 trap 'if [ -n "${PID:-}" ]; then kill -9 "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT  # never kill 0: that is the whole process group
 RUN=$WORK/run
-ARGS=(--config experiments/configs/mnist_lenet.conf
-      --set data.path="$DATA"
-      --set data.train_files=t10k-images-idx3-ubyte.gz,t10k-labels-idx1-ubyte.gz
-      --set data.val_files=t10k-images-idx3-ubyte.gz,t10k-labels-idx1-ubyte.gz
-      --set data.augment=true --set train.epochs=3 --set train.threads=2
-      --set out.dir="$RUN")
+lenet_t10k_args resume_check "$RUN" 3 2
+ARGS=("${LENET_ARGS[@]}")
+DATA=$LENET_DATA
 
 echo "== uninterrupted run ($DATA)"
 "$PRUNUS" train "${ARGS[@]}" 2>/dev/null | grep -E '^train [0-9]|^final'
