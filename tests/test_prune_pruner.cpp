@@ -358,14 +358,14 @@ TEST_SUITE("prune") {
     CHECK(prune::method_preset("full").adaptive);
     // auto top-up ranking: ours within each conv, the baselines model-wide as in their papers.
     CHECK(prune::method_preset("full").top_up_ranking == prune::GateNormalization::Layer);
-    CHECK(prune::method_preset("full-plain-l1").top_up_ranking == prune::GateNormalization::Layer);
+    CHECK(prune::method_preset("full_plain_l1").top_up_ranking == prune::GateNormalization::Layer);
     CHECK(prune::method_preset("slimming").top_up_ranking == prune::GateNormalization::Kind);
     CHECK(prune::method_preset("swp").top_up_ranking == prune::GateNormalization::Kind);
-    CHECK(!prune::method_preset("full-plain-l1").adaptive);
+    CHECK(!prune::method_preset("full_plain_l1").adaptive);
     CHECK(prune::method_preset("slimming").granularities.str() == "filter");
     CHECK(prune::method_preset("swp").granularities.str() == "stripe");
     CHECK(prune::method_preset("swp").use_thresholds);
-    CHECK(!prune::method_preset("l1-norm").sparse_training);
+    CHECK(!prune::method_preset("l1norm").sparse_training);
     CHECK_THROWS_WITH_AS(prune::method_preset("hrank"), doctest::Contains("slimming"), Error);
   }
 }

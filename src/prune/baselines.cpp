@@ -9,7 +9,8 @@
 namespace prunus {
 namespace prune {
 
-std::vector<std::string> method_names() { return {"full", "full-plain-l1", "slimming", "swp", "l1-norm"}; }
+// The spelling of prune.method and compare.methods (the config schema is tested against this list).
+std::vector<std::string> method_names() { return {"full", "slimming", "swp", "l1norm", "full_plain_l1"}; }
 
 MethodPreset method_preset(const std::string& name) {
   MethodPreset p;
@@ -19,7 +20,7 @@ MethodPreset method_preset(const std::string& name) {
     p.granularities = Granularities::parse("filter,stripe");
     p.top_up_ranking = GateNormalization::Layer;
     p.description = "filter + stripe gates, adaptive L1";
-  } else if (name == "full-plain-l1") {
+  } else if (name == "full_plain_l1") {
     p.method = Method::FullPlainL1;
     p.granularities = Granularities::parse("filter,stripe");
     p.adaptive = false;
@@ -37,7 +38,7 @@ MethodPreset method_preset(const std::string& name) {
     p.use_thresholds = true;
     p.stripe_threshold = 0.01;
     p.description = "SWP (filter skeleton): stripe gates only, plain L1, stripes below 0.01 pruned";
-  } else if (name == "l1-norm") {
+  } else if (name == "l1norm") {
     p.method = Method::L1Norm;
     p.granularities = Granularities::parse("filter");
     p.sparse_training = false;

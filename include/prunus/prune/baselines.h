@@ -2,13 +2,13 @@
 // as presets of the same machinery, plus the one-shot L1-norm filter pruning
 // of Li et al. (no sparse training).
 //   full           filter + stripe gates, adaptive L1 (the paper's method, our reading)
-//   full-plain-l1  filter + stripe gates, constant lambda (the ablation)
+//   full_plain_l1  filter + stripe gates, constant lambda (the ablation)
 //   slimming       filter gates only (BN gamma), constant lambda (Network Slimming)
 //   swp            stripe gates only, constant lambda, stripes below 0.01 pruned (SWP)
-//   l1-norm        no sparse training: filters of convs not in D ranked by the
+//   l1norm         no sparse training: filters of convs not in D ranked by the
 //                  L1 norm of their weights (normalized by their conv's mean)
 //                  and removed, weakest first, until the FLOPs target
-// With a FLOPs target, every method except l1-norm is topped up to it by the pruner.
+// With a FLOPs target, every method except l1norm is topped up to it by the pruner.
 #pragma once
 #include "prunus/prune/pruner.h"
 #include <string>

@@ -59,9 +59,6 @@ struct PipelineResult {
 // The stages that leave a stage_<name>.bin, in order.
 const std::vector<std::string>& pipeline_stages();
 
-// prune.method (config spelling: full, full_plain_l1, slimming, swp, l1norm)
-// -> the prune library's preset name (full, full-plain-l1, slimming, swp, l1-norm).
-std::string prune_method_preset_name(const std::string& config_method);
 
 PipelineResult run_prune_pipeline(const io::Config& config, const DataSplits& data,
                                   const PipelineOptions& options = {});
