@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "prunus/io/json_text.h"
 #include "prunus/models/blocks.h"
 #include "prunus/nn/layers.h"
 
@@ -41,11 +42,7 @@ void ModuleAttributes::set_text(const std::string& key, const std::string& value
 void ModuleAttributes::set_int(const std::string& key, int64_t value) { set_text(key, std::to_string(value)); }
 void ModuleAttributes::set_u64(const std::string& key, uint64_t value) { set_text(key, std::to_string(value)); }
 void ModuleAttributes::set_bool(const std::string& key, bool value) { set_text(key, value ? "1" : "0"); }
-void ModuleAttributes::set_double(const std::string& key, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  set_text(key, buffer);
-}
+void ModuleAttributes::set_double(const std::string& key, double value) { set_text(key, io::round_trip_decimal(value)); }
 
 bool ModuleAttributes::has(const std::string& key) const {
   for (const auto& [k, v] : items_)

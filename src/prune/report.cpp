@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "prunus/io/json_text.h"
+
 namespace prunus {
 namespace prune {
 namespace {
@@ -15,34 +17,10 @@ std::string fixed(double v, int digits) {
   return buffer;
 }
 
-std::string number(double v) {  // JSON number, round-trippable
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.17g", v);
-  return buffer;
-}
+std::string number(double v) { return io::round_trip_decimal(v); }  // JSON number, round-trippable
 
 std::string percent(int64_t part, int64_t whole) { return whole > 0 ? fixed(100.0 * part / whole, 1) : "0.0"; }
 
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buffer[8];
-          std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-          out += buffer;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 std::string xml_text(const std::string& s) {
   std::string out;
@@ -147,15 +125,15 @@ std::string report_markdown(const PruneReport& r) {
 std::string report_json(const PruneReport& r) {
   std::ostringstream out;
   const ModelCount& c = r.count;
-  out << "{\n  \"title\": " << json_string(r.title) << ",\n  \"model\": " << json_string(r.model)
-      << ",\n  \"method\": " << json_string(r.method) << ",\n  \"input_shape\": " << json_shape(r.analysis.input_shape)
+  out << "{\n  \"title\": " << io::json_quote(r.title) << ",\n  \"model\": " << io::json_quote(r.model)
+      << ",\n  \"method\": " << io::json_quote(r.method) << ",\n  \"input_shape\": " << json_shape(r.analysis.input_shape)
       << ",\n  \"counting\": \"MACs of conv and linear layers per image; params of all learnable tensors but gates\""
       << ",\n  \"totals\": {\"macs_before\": " << c.dense_macs << ", \"macs_after\": " << c.macs
       << ", \"params_before\": " << c.dense_params << ", \"params_after\": " << c.params
       << ", \"flops_reduction\": " << number(c.flops_reduction())
       << ", \"params_reduction\": " << number(c.params_reduction()) << "},\n  \"accuracy\": [";
   for (size_t i = 0; i < r.accuracy.size(); ++i)
-    out << (i ? ", " : "") << "{\"stage\": " << json_string(r.accuracy[i].stage)
+    out << (i ? ", " : "") << "{\"stage\": " << io::json_quote(r.accuracy[i].stage)
         << ", \"top1\": " << number(r.accuracy[i].top1) << "}";
   out << "],\n  \"lambda_trace\": [";
   for (size_t i = 0; i < r.lambda_trace.size(); ++i) {
@@ -168,7 +146,7 @@ std::string report_json(const PruneReport& r) {
   const auto layers = layers_of(r);
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerCount& l = *layers[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"name\": " << json_string(l.name) << ", \"type\": \""
+    out << (i ? ",\n    " : "\n    ") << "{\"name\": " << io::json_quote(l.name) << ", \"type\": \""
         << (l.is_conv ? "conv" : "linear") << "\", \"in_d\": " << (l.in_d ? "true" : "false")
         << ", \"shape_before\": " << json_shape(l.dense_shape) << ", \"shape_after\": " << json_shape(shape_after(l))
         << ", \"params_before\": " << l.dense_params << ", \"params_after\": " << l.params
@@ -178,7 +156,7 @@ std::string report_json(const PruneReport& r) {
         << ", \"removed_by_weight\": " << l.removed_by_weight << ", \"stripes_alive\": " << l.stripes_alive << "}";
   }
   out << "],\n  \"notes\": [";
-  for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << json_string(r.notes[i]);
+  for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << io::json_quote(r.notes[i]);
   out << "]\n}\n";
   return out.str();
 }

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "prunus/io/json_text.h"
+
 namespace prunus {
 namespace train {
 
@@ -42,10 +44,7 @@ const char* const kTraceHeader = "epoch,lambda0,flops_reduction,goal,next_lambda
 }  // namespace
 
 std::string exact_number(double value) {
-  if (std::isnan(value)) return "";
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
+  return std::isnan(value) ? "" : io::round_trip_decimal(value);
 }
 
 double parse_exact_number(const std::string& text, const std::string& what) {
