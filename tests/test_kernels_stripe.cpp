@@ -48,9 +48,24 @@ std::vector<uint8_t> random_keep(const StripeCase& c, Rng& rng) {
   return keep;
 }
 
-void check_stripe_case(const StripeCase& c, Rng& rng) {
-  const StripeConvLayout layout = make_stripe_layout(c.channels, c.filters, c.kernel, c.stride, c.padding,
-                                                     random_keep(c, rng));
+// Each filter keeps one of `patterns` random position sets (some repeated
+// many times, as pruned layers are): the forward pass groups such filters.
+std::vector<uint8_t> few_patterns_keep(const StripeCase& c, int patterns, Rng& rng) {
+  const int KK = c.kernel * c.kernel;
+  std::vector<std::vector<uint8_t>> sets(static_cast<size_t>(patterns), std::vector<uint8_t>(static_cast<size_t>(KK)));
+  for (auto& set : sets)
+    for (uint8_t& k : set) k = rng.uniform() < c.keep_probability;
+  std::vector<uint8_t> keep;
+  for (int f = 0; f < c.filters; ++f) {
+    const auto& set = sets[rng.below(uint64_t(patterns))];
+    keep.insert(keep.end(), set.begin(), set.end());
+  }
+  for (int k = 0; k < KK; ++k) keep[size_t(k)] = 0;  // filter 0 keeps nothing
+  return keep;
+}
+
+void check_stripe_case(const StripeCase& c, Rng& rng, const std::vector<uint8_t>& keep) {
+  const StripeConvLayout layout = make_stripe_layout(c.channels, c.filters, c.kernel, c.stride, c.padding, keep);
   const Conv2dShape s = layout.shape(c.batch, c.height, c.width);
   const size_t x_size = size_t(c.batch) * c.channels * c.height * c.width;
   const size_t y_size = size_t(c.batch) * c.filters * s.out_height() * s.out_width();
@@ -86,6 +101,8 @@ void check_stripe_case(const StripeCase& c, Rng& rng) {
     CHECK(y[size_t(n) * c.filters * s.out_height() * s.out_width()] == bias[0]);
 }
 
+void check_stripe_case(const StripeCase& c, Rng& rng) { check_stripe_case(c, rng, random_keep(c, rng)); }
+
 }  // namespace
 
 TEST_SUITE("kernels") {
@@ -100,6 +117,34 @@ TEST_SUITE("kernels") {
         {2, 3, 6, 7, 5, 1, 1, 0, 0.8},    // 1x1 kernel
     };
     for (const StripeCase& c : cases) check_stripe_case(c, rng);
+  }
+
+  TEST_CASE("stripe conv forward with filters sharing a few position sets (grouped GEMMs), cached plans") {
+    Rng rng(33);
+    // Same sizes, different layouts one after another: a cached plan must never serve another layout.
+    for (int patterns : {1, 2, 3, 5, 40}) {
+      check_stripe_case({2, 7, 9, 8, 41, 3, 1, 1, 0.5}, rng, few_patterns_keep({2, 7, 9, 8, 41, 3, 1, 1, 0.5}, patterns, rng));
+      check_stripe_case({2, 5, 9, 8, 29, 3, 2, 1, 0.4}, rng, few_patterns_keep({2, 5, 9, 8, 29, 3, 2, 1, 0.4}, patterns, rng));
+    }
+  }
+
+  TEST_CASE("stripe forward cost model: shared positions are cheap, scattered ones cost as much as dense") {
+    const int F = 32, C = 16, K = 3;
+    std::vector<uint8_t> all(size_t(F) * K * K, 1), shared = all, scattered = all;
+    Rng rng(34);
+    for (int f = 0; f < F; ++f)
+      for (int k = 0; k < K * K; ++k) {
+        if (k != 4 && k != 1 && k != 7) shared[size_t(f) * K * K + k] = 0;  // every filter keeps the middle column
+        if (rng.uniform() < 0.25) scattered[size_t(f) * K * K + k] = 0;    // about a quarter, a random set per filter
+      }
+    for (int stride : {1, 2}) {
+      CHECK(stripe_forward_relative_cost(make_stripe_layout(C, F, K, stride, 1, all)) == doctest::Approx(1.0));
+      CHECK(stripe_forward_relative_cost(make_stripe_layout(C, F, K, stride, 1, shared)) ==
+            doctest::Approx(3.0 / 9.0));
+      const double cost = stripe_forward_relative_cost(make_stripe_layout(C, F, K, stride, 1, scattered));
+      CHECK(cost > 0.85);
+      CHECK(cost <= 1.0);
+    }
   }
 
   TEST_CASE("stripe conv gives the same results with 1 and 2 threads") {

@@ -1,9 +1,11 @@
 // doctest's main, plus a closing line "tests: N passed, M failed, K skipped"
-// that CI systems which do not know doctest's own summary can read.
+// that CI systems which do not know doctest's own summary can read. Runs with
+// PRUNUS_POISON_UNINITIALIZED=1 unless the environment says otherwise (tensor.h).
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace {
 unsigned g_passed = 0, g_failed = 0;
@@ -29,6 +31,8 @@ struct ClosingLine : doctest::IReporter {
 DOCTEST_REGISTER_LISTENER("closing_line", 1, ClosingLine);
 
 int main(int argc, char** argv) {
+  // Tensor::empty memory reads as NaN here, so a kernel that reads what it never wrote fails a test.
+  setenv("PRUNUS_POISON_UNINITIALIZED", "1", 0);
   doctest::Context context;
   context.applyCommandLine(argc, argv);
   const int status = context.run();

@@ -45,8 +45,16 @@ struct Pruned {
   prune::CompactResult compact;
 };
 
+// Every conv that lost enough stripes becomes a StripeConv2d, whatever the
+// cost model says of the random patterns these tests prune.
+prune::CompactOptions stripes_forced() {
+  prune::CompactOptions options;
+  options.max_stripe_cost = 1e9;
+  return options;
+}
+
 Pruned prune_and_compact(const std::string& arch, int image, double target, bool constant_channel,
-                         prune::CompactOptions options = {}) {
+                         prune::CompactOptions options = stripes_forced()) {
   Pruned p;
   p.model = models::make_model(arch, 10, 3, image, 3);
   randomize_batch_norms(*p.model, 5);
@@ -184,8 +192,29 @@ TEST_SUITE("prune") {
     CHECK(result.convs[a.conv_index("conv_b")].after == Shape{5, 5, 3, 3});
   }
 
+  TEST_CASE("compact: a conv becomes stripe-sparse where the cost model says it is faster, else stays dense") {
+    Rng pattern(9);
+    for (bool shared : {true, false}) {
+      auto model = models::make_model("resnet20", 10, 3, 16, 3);
+      const auto a = prune::analyze_model(*model, {3, 16, 16});
+      auto conv = prune::conv_module(*model, "layer1.0.conv2");
+      conv->enable_mask();
+      float* mask = conv->mask.f32();
+      for (int64_t f = 0; f < 16; ++f)
+        for (int64_t k = 0; k < 9; ++k)
+          if (shared ? k % 3 != 1 : pattern.uniform() < 0.25)
+            for (int64_t c = 0; c < 16; ++c) mask[(f * 16 + c) * 9 + k] = 0.0f;
+      const auto result = prune::compact_model(*model, a);
+      INFO(std::string(shared ? "every filter keeps the middle column" : "a quarter of the stripes, scattered"));
+      CHECK(result.convs[a.conv_index("layer1.0.conv2")].stripe_sparse == shared);
+      Rng rng(8);
+      const Tensor x = Tensor::randn({2, 3, 16, 16}, rng);
+      CHECK(max_relative_difference(eval_output(*model, x), eval_output(*result.model, x)) < 1e-4);
+    }
+  }
+
   TEST_CASE("compact: describe -> rebuild -> load gives identical outputs; counts match the compact model") {
-    prune::CompactOptions options;
+    prune::CompactOptions options = stripes_forced();
     options.min_removed_stripes = 0.0;
     Pruned p = prune_and_compact("resnet20", 16, 0.5, false, options);
     nn::Module& compact = *p.compact.model;

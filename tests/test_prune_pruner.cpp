@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "prunus/nn/init.h"
 #include "prunus/optim/sgd.h"
 #include "prunus/prune/baselines.h"
 #include "prunus/prune/compact.h"
@@ -329,6 +330,7 @@ TEST_SUITE("prune") {
   }
 
   TEST_CASE("baselines: L1-norm filter pruning removes the weakest filters to the target, never in D") {
+    nn::InitSeedScope seed(1);  // the same initial weights whichever tests ran before
     TwoPathNet model(3, 8);
     const auto a = prune::analyze_model(model, {3, 8, 8});
     const auto norms_a = filter_norms(model, "conv_a");

@@ -1,3 +1,5 @@
+#include <cmath>
+#include <cstdlib>
 #include <doctest/doctest.h>
 
 #include "gradcheck.h"
@@ -31,6 +33,19 @@ static Tensor test_add(const Tensor& a, const Tensor& b) {
 }
 
 TEST_SUITE("tensor") {
+  TEST_CASE("zeros is zero; empty is poisoned in the tests, even on a recycled block") {
+    REQUIRE(std::getenv("PRUNUS_POISON_UNINITIALIZED") != nullptr);  // set by test_main.cpp
+    for (int round = 0; round < 2; ++round) {  // the second round gets the first round's freed blocks
+      Tensor z = Tensor::zeros({257}), e = Tensor::empty({257}), d = Tensor::empty({33}, DType::F64);
+      for (int64_t i = 0; i < 257; ++i) {
+        CHECK(z.f32()[i] == 0.0f);
+        CHECK(std::isnan(e.f32()[i]));
+      }
+      for (int64_t i = 0; i < 33; ++i) CHECK(std::isnan(d.f64()[i]));
+      e.fill_(1.0);
+    }
+  }
+
   TEST_CASE("factories, shape and element access") {
     Tensor t = Tensor::zeros({3, 5, 7, 9});
     CHECK(t.numel() == 945);

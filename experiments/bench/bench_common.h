@@ -6,6 +6,7 @@
 #include <ctime>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace prunus {
 namespace bench {
@@ -14,6 +15,7 @@ struct Options {
   int threads = 2, reps = 5, model_reps = 3;
   bool quick = false, list_shapes = false, cpu_time = false;
   std::string csv, only, filter, pass;
+  std::vector<std::string> compact_models;  // --compact FILE (repeatable), for the pruned group
   bool wants(const std::string& group) const { return only.empty() || only == group; }
   bool matches(const std::string& name) const { return name.find(filter) != std::string::npos; }
   bool wants_pass(const std::string& p) const { return pass.empty() || pass == p; }
@@ -61,6 +63,7 @@ struct Report {
 };
 
 void bench_models(const Options& o, Report& report);
+void bench_pruned(const Options& o, Report& report);
 
 }  // namespace bench
 }  // namespace prunus

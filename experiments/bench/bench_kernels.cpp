@@ -5,11 +5,14 @@
 //           backward-weight GFLOP/s;
 //   models  img/s of a training step (forward, cross-entropy, backward, SGD
 //           step) and of inference for ResNet-20/56 (batch 128) and VGG-16
-//           (batch 64) from the model zoo.
+//           (batch 64) from the model zoo;
+//   pruned  dense vs compact inference at batch 1 and 128 beside the FLOPs
+//           ratio: the --compact checkpoints and synthetic stripe masks.
 // Prints a table and, with --csv FILE, rows "group,name,pass,value,unit,ms"
 // that run_bench.sh joins with the same rows from peers.py (PyTorch, OpenBLAS).
 //   prunus_bench [--threads N] [--reps R] [--model-reps R] [--quick] [--csv FILE]
-//                [--only sgemm|conv|models] [--filter TEXT] [--pass P] [--cpu-time]
+//                [--only sgemm|conv|models|pruned] [--filter TEXT] [--pass P] [--cpu-time]
+//                [--compact FILE]...
 //   prunus_bench --list-shapes [--quick]   the shapes as CSV, for peers.py
 //   --filter TEXT: only shapes whose name contains TEXT; --pass forward|bwd_data|bwd_weight|train|infer
 //   --cpu-time (with --threads 1): time by thread CPU time, for busy machines
@@ -119,18 +122,21 @@ int main(int argc, char** argv) {
     else if (arg == "--cpu-time") o.cpu_time = true;
     else if (arg == "--filter") o.filter = value();
     else if (arg == "--pass") o.pass = value();
+    else if (arg == "--compact") o.compact_models.push_back(value());
     else {
       const bool help = arg == "--help" || arg == "-h";
       if (!help) std::fprintf(stderr, "prunus_bench: unknown option %s\n", arg.c_str());
       std::fprintf(help ? stdout : stderr,
                    "usage: prunus_bench [--threads N] [--reps R] [--model-reps R] [--quick] [--csv FILE]\n"
-                   "                    [--only sgemm|conv|models] [--filter TEXT] [--pass P] [--cpu-time]\n"
+                   "                    [--only sgemm|conv|models|pruned] [--filter TEXT] [--pass P] [--cpu-time]\n"
+                   "                    [--compact FILE]...\n"
                    "       prunus_bench --list-shapes [--quick]\n");
       return help ? 0 : 2;
     }
   }
-  if (!o.only.empty() && o.only != "sgemm" && o.only != "conv" && o.only != "models") {
-    std::fprintf(stderr, "prunus_bench: --only takes sgemm, conv or models, got %s\n", o.only.c_str());
+  if (!o.only.empty() && o.only != "sgemm" && o.only != "conv" && o.only != "models" &&
+      o.only != "pruned") {
+    std::fprintf(stderr, "prunus_bench: --only takes sgemm, conv, models or pruned, got %s\n", o.only.c_str());
     return 2;
   }
   if (o.list_shapes) {
@@ -159,6 +165,7 @@ int main(int argc, char** argv) {
   if (o.wants("sgemm")) bench_sgemm(o, report);
   if (o.wants("conv")) bench_conv(o, report);
   if (o.wants("models")) bench::bench_models(o, report);
+  if (o.wants("pruned")) bench::bench_pruned(o, report);
   if (report.csv) std::fclose(report.csv);
   return 0;
 }

@@ -6,7 +6,7 @@ through numpy. Run with Debian's /usr/bin/python3 (python3-torch,
 python3-numpy with libopenblas0).
 
   peers.py --shapes shapes.csv [--threads N] [--reps R] [--model-reps R]
-           [--csv FILE] [--cpu-time] [--only sgemm|conv|models] [--filter TEXT] [--pass P]
+           [--csv FILE] [--cpu-time] [--only sgemm|conv|models|pruned] [--filter TEXT] [--pass P]
 
 shapes.csv comes from `prunus_bench --list-shapes`. Output rows match
 prunus_bench's: group,name,pass,value,unit,ms; in the sgemm group the pass is
@@ -28,7 +28,7 @@ def parse_args():
     p.add_argument("--csv", help="write the results here")
     p.add_argument("--cpu-time", action="store_true",
                    help="time by thread CPU time (needs --threads 1); for busy machines")
-    p.add_argument("--only", choices=["sgemm", "conv", "models"])
+    p.add_argument("--only", choices=["sgemm", "conv", "models", "pruned"])  # pruned: no peer rows yet
     p.add_argument("--filter", default="", help="only shapes whose name contains this")
     p.add_argument("--pass", dest="pass_name", default="",
                    help="only this pass: forward, bwd_data, bwd_weight, train, infer")

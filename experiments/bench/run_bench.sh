@@ -25,6 +25,8 @@ threads="${BENCH_THREADS:-2}"
 extra=(${BENCH_ARGS:-})
 out="${BENCH_OUT:-$(mktemp -d -t prunus-bench.XXXXXX)}"
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+bench="$(cd "$build_dir" && pwd)/prunus_bench"  # absolute: the bench runs from the repository root
 
 # The peers run on Debian's python3 with python3-torch and numpy on OpenBLAS.
 python=/usr/bin/python3
@@ -34,9 +36,14 @@ if ! "$python" -c 'import torch, numpy' 2>/dev/null; then
   $sudo apt-get install -y python3-torch python3-numpy libopenblas0
 fi
 
+# The pruned-models group times the committed compact models against their dense architectures.
+compact=()
+while IFS= read -r file; do compact+=(--compact "$file"); done < <(
+  cd "$here/../.." && find experiments/results -name compact.bin -not -path '*superseded*' | sort)
+
 echo "== prunus ($bench, $threads threads)"
 "$bench" --list-shapes "${extra[@]}" > "$out/shapes.csv"
-"$bench" --threads "$threads" --csv "$out/prunus.csv" "${extra[@]}"
+(cd "$here/../.." && "$bench" --threads "$threads" --csv "$out/prunus.csv" "${compact[@]}" "${extra[@]}")
 
 echo
 echo "== peers (PyTorch, OpenBLAS through numpy; $threads threads)"

@@ -68,6 +68,10 @@ class ModuleScope {
 };
 const std::string& current_module();
 
+// Whether record_op would record a node with these inputs: an op may then
+// work in place on a tensor only it holds, since no backward needs it.
+bool would_record(const std::vector<Tensor>& inputs);
+
 // Called by ops after computing `output`. Records a node when grad is enabled
 // and some input requires a gradient (or a TraceGuard is active); then output
 // requires a gradient. Returns the node, or nullptr when nothing was recorded.

@@ -28,9 +28,12 @@ class Rng;
 struct Node;
 
 // Owns one allocation: 64-byte aligned host memory, or device memory when
-// built with CUDA. Zero-initialized.
+// built with CUDA. Host memory is zeroed when `zeroed`, else left as it is
+// (recycled blocks hold old values), except that with the environment
+// variable PRUNUS_POISON_UNINITIALIZED=1 it is filled with NaN bytes, so that
+// code reading memory it never wrote fails loudly (the tests run so).
 struct Storage {
-  Storage(size_t bytes, Device device);
+  Storage(size_t bytes, Device device, bool zeroed = true);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -75,6 +78,7 @@ class Tensor {
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
   // Factories. Every tensor starts contiguous and zero-filled.
+  // empty: contents undefined (see Storage), for outputs a kernel overwrites.
   static Tensor empty(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor zeros(const Shape& shape, DType dtype = DType::F32, Device device = Device::CPU);
   static Tensor ones(const Shape& shape, DType dtype = DType::F32);

@@ -23,13 +23,17 @@ ModuleScope::ModuleScope(const std::string& module_name) : previous_(g_module_na
 ModuleScope::~ModuleScope() { g_module_name = previous_; }
 const std::string& current_module() { return g_module_name; }
 
+bool would_record(const std::vector<Tensor>& inputs) {
+  if (g_trace_forced) return true;
+  if (g_grad_enabled)
+    for (const Tensor& t : inputs)
+      if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
 std::shared_ptr<Node> record_op(const std::string& op, Tensor& output, std::vector<Tensor> inputs,
                                 BackwardFn backward, std::map<std::string, double> attributes) {
-  bool needed = g_trace_forced;
-  if (g_grad_enabled && !needed)
-    for (const Tensor& t : inputs)
-      if (t.defined() && t.requires_grad()) needed = true;
-  if (!needed) return nullptr;
+  if (!would_record(inputs)) return nullptr;
   auto node = std::make_shared<Node>();
   node->op = op;
   node->inputs = std::move(inputs);

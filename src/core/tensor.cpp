@@ -105,7 +105,29 @@ void HostAllocationLimit::take(size_t bytes) {
   used_ += bytes;
 }
 
-Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_) {
+namespace {
+bool poison_uninitialized() {
+  static const bool poison = [] {
+    const char* value = std::getenv("PRUNUS_POISON_UNINITIALIZED");
+    return value && std::strcmp(value, "0") != 0 && value[0] != '\0';
+  }();
+  return poison;
+}
+
+Tensor new_tensor(const Shape& shape, DType dtype, Device device, bool zeroed) {
+  for (int64_t d : shape) PRUNUS_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->dtype = dtype;
+  impl->device = device;
+  const int64_t numel = shape_numel(shape);
+  PRUNUS_CHECK(numel <= (int64_t{1} << 40), "tensor of shape ", shape_str(shape), " is larger than 2^40 elements");
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * dtype_size(dtype), device, zeroed);
+  return Tensor(impl);
+}
+}  // namespace
+
+Storage::Storage(size_t bytes_, Device device_, bool zeroed) : bytes(bytes_), device(device_) {
   if (innermost_limit && device == Device::CPU) innermost_limit->take(bytes);
   if (device == Device::CUDA) {
     data = device_alloc(bytes);
@@ -114,7 +136,10 @@ Storage::Storage(size_t bytes_, Device device_) : bytes(bytes_), device(device_)
   const size_t rounded = rounded_host_bytes(bytes);
   data = host_alloc(rounded);
   PRUNUS_CHECK(data != nullptr, "out of memory allocating ", bytes, " bytes");
-  std::memset(data, 0, rounded);
+  if (zeroed)
+    std::memset(data, 0, rounded);
+  else if (poison_uninitialized())
+    std::memset(data, 0xff, rounded);  // a NaN in every float and double
 }
 
 Storage::~Storage() {
@@ -129,19 +154,9 @@ TensorImpl& Tensor::checked() const {
   return *impl_;
 }
 
-Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  for (int64_t d : shape) PRUNUS_CHECK(d >= 0, "negative dimension in shape ", shape_str(shape));
-  auto impl = std::make_shared<TensorImpl>();
-  impl->shape = shape;
-  impl->dtype = dtype;
-  impl->device = device;
-  const int64_t numel = shape_numel(shape);
-  PRUNUS_CHECK(numel <= (int64_t{1} << 40), "tensor of shape ", shape_str(shape), " is larger than 2^40 elements");
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * dtype_size(dtype), device);
-  return Tensor(impl);
-}
+Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) { return new_tensor(shape, dtype, device, false); }
 
-Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return empty(shape, dtype, device); }
+Tensor Tensor::zeros(const Shape& shape, DType dtype, Device device) { return new_tensor(shape, dtype, device, true); }
 
 Tensor Tensor::ones(const Shape& shape, DType dtype) { return full(shape, 1.0, dtype); }
 

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "conv_chunks.h"
+#include "conv_forward_groups.h"
 #include "padded_input.h"
 #include "prunus/kernels/conv2d.h"
 #include "prunus/kernels/gemm_packed.h"
@@ -53,54 +54,71 @@ bool plan_implicit_halves(const Im2colGeometry& g, const PixelChunk& chunk, std:
   return true;
 }
 
-// y = conv(x) + bias with the weight already packed as GEMM A tiles (F rows, depth K).
-void forward_with_packed_weight(const Conv2dShape& s, const float* x, const float* a_tiles, const float* bias,
-                                float* y) {
+}  // namespace
+
+void conv_forward_groups(const Conv2dShape& s, const float* x, const std::vector<ForwardGroup>& groups,
+                         const float* bias, float* y) {
   const Im2colGeometry g = conv_input_geometry(s);
-  const int F = s.out_channels, K = s.in_channels * s.kernel_h * s.kernel_w;
+  const int F = s.out_channels;
   const int64_t per_image = g.out_pixels();
-  const std::vector<int64_t> rows = all_row_offsets(g);
-  const int tiles = gemm::tile_count(F);
+  int deepest = 1;
+  for (const ForwardGroup& group : groups) deepest = std::max(deepest, int(group.rows.size()));
 
   const int threads = available_threads();
   const std::vector<PixelChunk> chunks =
-      plan_pixel_chunks(s.batch, per_image, chunk_columns(K, 384 << 10, s.batch * per_image, threads));
-  // Few chunks (deep layers on tiny images): threads also split the filters.
-  const int row_groups = int(chunks.size()) < threads ? std::min(threads, tiles) : 1;
-  const int64_t items = int64_t(chunks.size()) * row_groups;
+      plan_pixel_chunks(s.batch, per_image, chunk_columns(deepest, 384 << 10, s.batch * per_image, threads));
+  // Work items: a chunk times a range of one group's tiles. Few chunks (deep
+  // layers on tiny images): threads also split the tiles.
+  struct Item {
+    int chunk, group, t0, t1;
+  };
+  std::vector<Item> items;
+  for (int c = 0; c < int(chunks.size()); ++c)
+    for (int q = 0; q < int(groups.size()); ++q) {
+      const int tiles = gemm::tile_count(groups[size_t(q)].output_rows(F));
+      const int parts = int(chunks.size()) < threads ? std::min(threads, tiles) : 1;
+      for (int part = 0; part < parts; ++part) items.push_back({c, q, tiles * part / parts, tiles * (part + 1) / parts});
+    }
+  const int64_t item_count = int64_t(items.size());
   // Stride 1: the GEMM can read the padded input in place, no im2col copy.
   const bool implicit = gemm::kImplicitPanels && s.stride == 1;
-#pragma omp parallel num_threads(threads) if (threads > 1 && items > 1)
+#pragma omp parallel num_threads(threads) if (threads > 1 && item_count > 1)
   {
     PaddedInput input(g, x);
     std::vector<gemm::ImplicitHalf> halves;
     bool two_runs = false;
+    int planned_chunk = -1;
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t item = 0; item < items; ++item) {
-      const PixelChunk& chunk = chunks[item / row_groups];
-      const int group = int(item % row_groups);
-      const int t0 = tiles * group / row_groups, t1 = tiles * (group + 1) / row_groups;
-      const int f0 = gemm::tile_row_start(F, t0), f1 = gemm::tile_row_start(F, t1);
+    for (int64_t i = 0; i < item_count; ++i) {
+      const Item& item = items[size_t(i)];
+      const PixelChunk& chunk = chunks[size_t(item.chunk)];
+      const ForwardGroup& group = groups[size_t(item.group)];
+      const int M = group.output_rows(F), K = int(group.rows.size());
+      const int f0 = gemm::tile_row_start(M, item.t0), f1 = gemm::tile_row_start(M, item.t1);
       const int columns = chunk.pixel_count;
+      // Rows of y in order and one image: the GEMM writes y itself.
+      const bool direct = group.filters.empty() && chunk.single_image();
       float* out;
       int64_t ldc;
-      if (chunk.single_image()) {
+      if (direct) {
         out = y + int64_t(chunk.image_begin) * F * per_image + chunk.pixel_begin;
         ldc = per_image;
       } else {
-        out = thread_workspace(WorkspaceSlot::ConvOutput, size_t(F) * columns);
+        out = thread_workspace(WorkspaceSlot::ConvOutput, size_t(M) * columns);
         ldc = columns;
       }
-      if (implicit && plan_implicit_halves(g, chunk, halves, two_runs)) {
+      const bool use_implicit = implicit && (planned_chunk == item.chunk || plan_implicit_halves(g, chunk, halves, two_runs));
+      planned_chunk = use_implicit ? item.chunk : -1;
+      if (use_implicit) {
         gemm::ImplicitProduct p;
-        p.M = F;
-        p.tile_begin = t0;
-        p.tile_end = t1;
+        p.M = M;
+        p.tile_begin = item.t0;
+        p.tile_end = item.t1;
         p.N = columns;
         p.K = K;
-        p.a_tiles = a_tiles;
+        p.a_tiles = group.a_tiles;
         p.base = input.images(chunk);
-        p.row_offsets = rows.data();
+        p.row_offsets = group.rows.data();
         p.halves = halves.data();
         p.two_runs = two_runs;
         p.C = out;
@@ -108,13 +126,14 @@ void forward_with_packed_weight(const Conv2dShape& s, const float* x, const floa
         gemm::multiply_implicit(p);
       } else {
         float* panels = thread_workspace(WorkspaceSlot::ConvColumns, size_t(gemm::padded_columns(columns)) * K);
-        im2col_pack_panels(g, input.images(chunk), rows.data(), K, chunk.pixel_begin, columns, panels);
-        gemm::multiply_fully_packed(F, t0, t1, columns, K, a_tiles, panels, 1.0f, 0.0f, out, ldc);
+        im2col_pack_panels(g, input.images(chunk), group.rows.data(), K, chunk.pixel_begin, columns, panels);
+        gemm::multiply_fully_packed(M, item.t0, item.t1, columns, K, group.a_tiles, panels, 1.0f, 0.0f, out, ldc);
       }
-      for (int f = f0; f < f1; ++f) {
+      for (int r = f0; r < f1; ++r) {
+        const int f = group.filters.empty() ? r : group.filters[size_t(r)];
         const float b = bias ? bias[f] : 0.0f;
         for (int n = 0; n < chunk.image_end - chunk.image_begin; ++n) {
-          const float* source = out + f * ldc + (chunk.single_image() ? 0 : n * per_image);
+          const float* source = out + r * ldc + (chunk.single_image() ? 0 : n * per_image);
           float* target = y + (int64_t(chunk.image_begin + n) * F + f) * per_image + chunk.pixel_begin;
           const int64_t count = chunk.single_image() ? columns : per_image;
           if (source != target) std::memcpy(target, source, sizeof(float) * count);
@@ -126,6 +145,15 @@ void forward_with_packed_weight(const Conv2dShape& s, const float* x, const floa
   }
 }
 
+namespace {
+// y = conv(x) + bias with the weight already packed as GEMM A tiles (F rows, depth C*KH*KW).
+void forward_with_packed_weight(const Conv2dShape& s, const float* x, const float* a_tiles, const float* bias,
+                                float* y) {
+  ForwardGroup all;
+  all.rows = all_row_offsets(conv_input_geometry(s));
+  all.a_tiles = a_tiles;
+  conv_forward_groups(s, x, {all}, bias, y);
+}
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias, float* y) {

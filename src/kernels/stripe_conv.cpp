@@ -1,12 +1,17 @@
-// Stripe-sparse convolution (stripe_conv.h): one GEMM per kept kernel
-// position, over only the filters that keep it, on the same packed im2col
-// machinery as the dense fast convolution.
+// Stripe-sparse convolution (stripe_conv.h) on the same GEMM machinery as the
+// dense fast convolution: the forward pass as GEMMs over groups of filters
+// with similar kept positions (conv_forward_groups.h), the backward passes as
+// one GEMM per kept kernel position over only the filters that keep it.
 #include "prunus/kernels/stripe_conv.h"
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
 
 #include "conv_chunks.h"
+#include "conv_forward_groups.h"
 #include "padded_input.h"
 #include "prunus/error.h"
 #include "prunus/kernels/gemm_packed.h"
@@ -158,59 +163,211 @@ Conv2dShape checked_shape(const char* op, const StripeConvLayout& layout, int ba
 
 }  // namespace
 
+namespace {
+
+// The forward pass computes groups of filters as dense GEMMs over the union of
+// the kernel positions their filters keep (zeros where a filter lacks one).
+// Filters that keep the same positions group at no cost; merging two groups
+// costs the zeros it adds and saves on GEMM tiles: a tile of few rows runs
+// at the speed of kLatencyRows rows (too few independent accumulators to hide
+// the FMA latency) plus a fixed kTileCost, and where the input is packed
+// (stride > 1) every group packs its rows again. Cost of a group, in
+// multiply-adds per pixel and input channel:
+//   positions * (sum over its tiles of max(rows, kLatencyRows) + kTileCost, + packing cost).
+constexpr int kLatencyRows = 4;
+constexpr double kTileCost = 1.0;
+constexpr double kPackedRowCost = 2.0;
+
+struct FilterGroupPlan {
+  std::vector<int> filters;        // ascending
+  std::vector<int> positions;      // indices into layout.positions, ascending
+  std::vector<int64_t> sources;    // [filters x positions]: offset of the stripe in the compact weight, or -1
+};
+
+struct ForwardPlan {
+  std::vector<FilterGroupPlan> groups;
+  std::vector<int> uncovered;  // filters that keep no position: bias only
+};
+
+using Pattern = std::vector<uint64_t>;  // bit q: keeps layout.positions[q]
+
+double group_cost(int filters, int positions, bool packed) {
+  double tiles = 0;
+  for (int t = 0; t < gemm::tile_count(filters); ++t)
+    tiles += std::max(gemm::tile_rows(filters, t), kLatencyRows) + kTileCost;
+  return positions * (tiles + (packed ? kPackedRowCost : 0.0));
+}
+
+int pattern_count(const Pattern& p) {
+  int n = 0;
+  for (uint64_t word : p) n += __builtin_popcountll(word);
+  return n;
+}
+
+Pattern pattern_union(const Pattern& a, const Pattern& b) {
+  Pattern u(a.size());
+  for (size_t w = 0; w < a.size(); ++w) u[w] = a[w] | b[w];
+  return u;
+}
+
+ForwardPlan build_forward_plan(const StripeConvLayout& layout) {
+  const int P = int(layout.positions.size()), F = layout.out_channels;
+  const size_t words = size_t(P + 63) / 64;
+  std::vector<Pattern> of_filter(size_t(F), Pattern(words, 0));
+  for (int q = 0; q < P; ++q)
+    for (int f : layout.positions[size_t(q)].filters) of_filter[size_t(f)][size_t(q) / 64] |= uint64_t(1) << (q % 64);
+  // Groups of identical patterns, in order of their first filter.
+  struct Group {
+    Pattern pattern;
+    std::vector<int> filters;
+  };
+  std::vector<Group> groups;
+  std::map<Pattern, size_t> index;
+  ForwardPlan plan;
+  for (int f = 0; f < F; ++f) {
+    const Pattern& p = of_filter[size_t(f)];
+    if (pattern_count(p) == 0) {
+      plan.uncovered.push_back(f);
+      continue;
+    }
+    auto it = index.find(p);
+    if (it == index.end()) {
+      it = index.emplace(p, groups.size()).first;
+      groups.push_back({p, {}});
+    }
+    groups[it->second].filters.push_back(f);
+  }
+  // Greedy merging: the pair that saves the most, until no merge saves.
+  const bool packed = !(gemm::kImplicitPanels && layout.stride == 1);
+  auto cost = [&](const Group& g) { return group_cost(int(g.filters.size()), pattern_count(g.pattern), packed); };
+  auto saving = [&](const Group& a, const Group& b) {
+    return cost(a) + cost(b) -
+           group_cost(int(a.filters.size() + b.filters.size()), pattern_count(pattern_union(a.pattern, b.pattern)), packed);
+  };
+  std::vector<bool> alive(groups.size(), true);
+  std::vector<double> best(groups.size(), 0.0);
+  std::vector<size_t> partner(groups.size(), 0);
+  auto refresh = [&](size_t a) {
+    best[a] = 0.0;
+    for (size_t b = 0; b < groups.size(); ++b)
+      if (b != a && alive[b]) {
+        const double s = saving(groups[a], groups[b]);
+        if (s > best[a]) best[a] = s, partner[a] = b;
+      }
+  };
+  for (size_t a = 0; a < groups.size(); ++a) refresh(a);
+  for (;;) {
+    size_t a = groups.size();
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (alive[g] && best[g] > 1e-9 && (a == groups.size() || best[g] > best[a])) a = g;
+    if (a == groups.size()) break;
+    const size_t b = partner[a];
+    groups[a].pattern = pattern_union(groups[a].pattern, groups[b].pattern);
+    groups[a].filters.insert(groups[a].filters.end(), groups[b].filters.begin(), groups[b].filters.end());
+    std::sort(groups[a].filters.begin(), groups[a].filters.end());
+    alive[b] = false;
+    for (size_t g = 0; g < groups.size(); ++g)
+      if (alive[g] && (g == a || partner[g] == a || partner[g] == b)) refresh(g);
+  }
+  // Where each (filter, position) stripe sits in the compact weight.
+  std::vector<int64_t> block(size_t(P) + 1, 0);
+  for (int q = 0; q < P; ++q)
+    block[size_t(q) + 1] = block[size_t(q)] + int64_t(layout.positions[size_t(q)].filters.size()) * layout.in_channels;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    if (!alive[g]) continue;
+    FilterGroupPlan out;
+    out.filters = groups[g].filters;
+    for (int q = 0; q < P; ++q)
+      if (groups[g].pattern[size_t(q) / 64] >> (q % 64) & 1) out.positions.push_back(q);
+    for (int f : out.filters)
+      for (int q : out.positions) {
+        const std::vector<int>& kept = layout.positions[size_t(q)].filters;
+        const auto it = std::lower_bound(kept.begin(), kept.end(), f);
+        out.sources.push_back(it != kept.end() && *it == f
+                                  ? block[size_t(q)] + int64_t(it - kept.begin()) * layout.in_channels
+                                  : -1);
+      }
+    plan.groups.push_back(std::move(out));
+  }
+  return plan;
+}
+
+// Plans are cached by layout: building one is quadratic in the number of
+// distinct patterns, and a layout is the same on every call of a layer.
+std::shared_ptr<const ForwardPlan> forward_plan(const StripeConvLayout& layout) {
+  std::vector<int> key = {layout.in_channels, layout.out_channels, layout.kernel, layout.stride, layout.padding};
+  for (const StripePosition& p : layout.positions) {
+    key.insert(key.end(), {p.i, p.j, int(p.filters.size())});
+    key.insert(key.end(), p.filters.begin(), p.filters.end());
+  }
+  static std::mutex mutex;
+  static std::map<std::vector<int>, std::shared_ptr<const ForwardPlan>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= 1024) cache.clear();  // bounded: layouts change only when a model is compacted again
+  auto plan = std::make_shared<const ForwardPlan>(build_forward_plan(layout));
+  cache.emplace(std::move(key), plan);
+  return plan;
+}
+
+}  // namespace
+
+double stripe_forward_relative_cost(const StripeConvLayout& layout) {
+  check_stripe_layout(layout);
+  const std::shared_ptr<const ForwardPlan> plan = forward_plan(layout);
+  const bool packed = !(gemm::kImplicitPanels && layout.stride == 1);
+  double cost = 0;
+  for (const FilterGroupPlan& group : plan->groups)
+    cost += group_cost(int(group.filters.size()), int(group.positions.size()), packed);
+  return cost / group_cost(layout.out_channels, layout.kernel * layout.kernel, packed);
+}
+
 void stripe_conv2d_forward(const StripeConvLayout& layout, int batch, int height, int width, const float* x,
                            const float* compact_weight, const float* bias, float* y) {
   const Conv2dShape s = checked_shape("stripe_conv2d_forward", layout, batch, height, width);
   const Im2colGeometry g = conv_input_geometry(s);
   const int C = s.in_channels, F = s.out_channels;
   const int64_t per_image = g.out_pixels();
-  const std::vector<PositionPlan> plans = plan_positions(layout, g, per_image);
-  // Each position's [n_p, C] block packed as A tiles (depth C) at its own offset.
-  float* a_all = thread_workspace(WorkspaceSlot::ConvWeight, size_t(std::max<int64_t>(1, layout.compact_weight_size())));
-  for (const PositionPlan& p : plans)
-    if (p.filters > 0)
-      gemm::pack_a_tiles(false, compact_weight + p.offset, C, p.filters, 0, gemm::tile_count(p.filters), 0, C,
-                       a_all + p.offset);
-  const int threads = available_threads();
-  const std::vector<PixelChunk> chunks =
-      plan_pixel_chunks(s.batch, per_image, chunk_columns(C, 384 << 10, s.batch * per_image, threads));
-  const int64_t items = int64_t(chunks.size());
-#pragma omp parallel num_threads(threads) if (threads > 1 && items > 1)
-  {
-    PaddedInput input(g, x);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t item = 0; item < items; ++item) {
-      const PixelChunk& chunk = chunks[size_t(item)];
-      const int columns = chunk.pixel_count;
-      float* out = thread_workspace(WorkspaceSlot::ConvOutput, size_t(F) * columns);
-      for (int f = 0; f < F; ++f) std::fill(out + int64_t(f) * columns, out + int64_t(f + 1) * columns, bias ? bias[f] : 0.0f);
-      const float* images = input.images(chunk);
-      for (size_t q = 0; q < plans.size(); ++q) {
-        const PositionPlan& p = plans[q];
-        if (p.filters == 0) continue;
-        float* panels = thread_workspace(WorkspaceSlot::ConvColumns, size_t(gemm::padded_columns(columns)) * C);
-        im2col_pack_panels(g, images, p.rows.data(), C, chunk.pixel_begin, columns, panels);
-        float* product = thread_workspace(WorkspaceSlot::ConvGather, size_t(p.filters) * columns);
-        gemm::multiply_fully_packed(p.filters, 0, gemm::tile_count(p.filters), columns, C, a_all + p.offset, panels,
-                                    1.0f, 0.0f, product, columns);
-        const std::vector<int>& filters = layout.positions[q].filters;
-        for (int r = 0; r < p.filters; ++r) {
-          float* target = out + int64_t(filters[size_t(r)]) * columns;
-          const float* source = product + int64_t(r) * columns;
-          for (int t = 0; t < columns; ++t) target[t] += source[t];
-        }
-      }
-      // Scatter the chunk's columns to y, image by image.
-      for (int n = chunk.image_begin, t = 0; n < chunk.image_end; ++n) {
-        const int64_t begin = n == chunk.image_begin ? chunk.pixel_begin : 0;
-        const int count = int(std::min<int64_t>(per_image - begin, columns - t));
-        for (int f = 0; f < F; ++f)
-          std::memcpy(y + (int64_t(n) * F + f) * per_image + begin, out + int64_t(f) * columns + t,
-                      sizeof(float) * count);
-        t += count;
-      }
+  const std::shared_ptr<const ForwardPlan> plan = forward_plan(layout);
+  for (int f : plan->uncovered)
+    for (int n = 0; n < s.batch; ++n) {
+      float* row = y + (int64_t(n) * F + f) * per_image;
+      std::fill(row, row + per_image, bias ? bias[f] : 0.0f);
     }
+  if (plan->groups.empty()) return;
+  // Each group's weight, zeros where a filter lacks a position, packed as A tiles.
+  size_t packed_size = 0, widest = 0;
+  for (const FilterGroupPlan& group : plan->groups) {
+    packed_size += group.filters.size() * group.positions.size() * size_t(C);
+    widest = std::max(widest, group.filters.size() * group.positions.size() * size_t(C));
   }
+  float* a_all = thread_workspace(WorkspaceSlot::ConvWeight, packed_size);
+  float* dense = thread_workspace(WorkspaceSlot::ConvGather, widest);
+  std::vector<ForwardGroup> groups(plan->groups.size());
+  for (size_t q = 0; q < plan->groups.size(); ++q) {
+    const FilterGroupPlan& group = plan->groups[q];
+    const int M = int(group.filters.size()), U = int(group.positions.size()), K = U * C;
+    for (int r = 0; r < M; ++r)
+      for (int u = 0; u < U; ++u) {
+        const int64_t source = group.sources[size_t(r) * U + u];
+        float* to = dense + int64_t(r) * K + int64_t(u) * C;
+        if (source < 0)
+          std::fill(to, to + C, 0.0f);
+        else
+          std::copy(compact_weight + source, compact_weight + source + C, to);
+      }
+    gemm::pack_a_tiles(false, dense, K, M, 0, gemm::tile_count(M), 0, K, a_all);
+    // A group of every filter writes y directly, as the dense convolution does.
+    if (M < F) groups[q].filters = group.filters;
+    groups[q].a_tiles = a_all;
+    for (int u = 0; u < U; ++u) {
+      const StripePosition& p = layout.positions[size_t(group.positions[size_t(u)])];
+      for (int c = 0; c < C; ++c) groups[q].rows.push_back(g.row_offset(c, p.i, p.j));
+    }
+    a_all += int64_t(M) * K;
+  }
+  conv_forward_groups(s, x, groups, bias, y);
 }
 
 void stripe_conv2d_backward_data(const StripeConvLayout& layout, int batch, int height, int width, const float* dy,

@@ -34,7 +34,16 @@ Conv2d::Conv2d(int in_channels_, int out_channels_, int kernel_size_, int stride
 Tensor add_constant_input_response(const Tensor& y, const Tensor& x, const Tensor& w, int stride, int padding) {
   if (!w.defined() || shape_only_active()) return y;
   Tensor ones = Tensor::ones({1, 1, x.size(2), x.size(3)}, x.dtype());
-  return ops::add(y, ops::conv2d(ones, w, Tensor(), stride, padding));
+  const Tensor response = ops::conv2d(ones, w, Tensor(), stride, padding);
+  if (would_record({y, response}) || y.dtype() != DType::F32 || response.dtype() != DType::F32)
+    return ops::add(y, response);
+  // Inference: y is the caller's fresh conv output, so add in place (the same sums as ops::add).
+  float* out = y.f32();
+  const float* add = response.f32();
+  const int64_t batch = y.size(0), plane = y.numel() / batch;
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t i = 0; i < plane; ++i) out[n * plane + i] += add[i];
+  return y;
 }
 
 static void check_slot(const char* what, const std::string& module, const Tensor& t, const Shape& expected) {

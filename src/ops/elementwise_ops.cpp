@@ -205,8 +205,8 @@ Tensor broadcast_binary(const BroadcastLayout& L, const Tensor& a, const Tensor&
 // The gradient of b: g (times a when `scale_by` is defined) summed over the
 // dims along which b was broadcast.
 Tensor reduce_to_b(const BroadcastLayout& L, const Tensor& g, const Tensor& scale_by, const Shape& b_shape) {
+  if (g.numel() == 0) return Tensor::zeros(b_shape, g.dtype());  // a sum over nothing
   Tensor gb = Tensor::empty(b_shape, g.dtype());
-  if (g.numel() == 0) return gb;
   const bool scaled = scale_by.defined();
   if (g.dtype() == DType::F32) {
     if (scaled)

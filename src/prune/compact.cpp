@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "prunus/autograd.h"
+#include "prunus/kernels/stripe_conv.h"
 #include "prunus/nn/description.h"
 #include "prunus/rng.h"
 #include "prunus/nn/state.h"
@@ -80,8 +81,16 @@ std::shared_ptr<nn::Module> rebuild_conv(const nn::Conv2d& conv, const std::vect
     }
   info.after = weight.shape();
   const double removed = 1.0 - double(kept) / double(F * KK);
+  std::shared_ptr<StripeConv2d> stripe;
   if (kept < F * KK && removed >= options.min_removed_stripes) {
-    auto m = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
+    // The weight itself as the mask: a stripe is kept where any of its weights is non-zero (as from_dense keeps them).
+    const kernels::StripeConvLayout layout = kernels::stripe_layout_from_mask(
+        int(C), int(F), conv.kernel_size, conv.stride, conv.padding, w);
+    if (kernels::stripe_forward_relative_cost(layout) <= options.max_stripe_cost)
+      stripe = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
+  }
+  if (stripe) {
+    auto m = stripe;
     if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
     info.stripe_sparse = true;
     info.stripes_kept = m->stripes();
@@ -126,6 +135,8 @@ std::vector<bool> zero_output_filters(nn::Module& model, const ConvLayer& layer)
 CompactResult compact_model(nn::Module& masked, const GraphAnalysis& analysis, const CompactOptions& options) {
   PRUNUS_CHECK(options.min_removed_stripes >= 0 && options.min_removed_stripes <= 1,
                "compact: min_removed_stripes must be in [0, 1], got ", options.min_removed_stripes);
+  PRUNUS_CHECK(options.max_stripe_cost > 0, "compact: max_stripe_cost must be positive, got ",
+               options.max_stripe_cost);
   register_prune_module_types();
   CompactResult result;
   {

@@ -53,6 +53,13 @@ StripeConvLayout stripe_layout_from_mask(int in_channels, int out_channels, int 
 void compact_stripe_weight(const StripeConvLayout& layout, const float* dense, float* compact);
 void expand_stripe_weight(const StripeConvLayout& layout, const float* compact, float* dense);
 
+// The modelled time of stripe_conv2d_forward on this layout over that of the
+// dense convolution with the removed stripes as zeros (1: as slow). The
+// forward pass groups filters that keep similar positions into dense GEMMs
+// over the union of their positions; the model counts the multiply-adds
+// those GEMMs do, a small tile running at the speed of a few rows.
+double stripe_forward_relative_cost(const StripeConvLayout& layout);
+
 // y [N, F, OH, OW] = stripe conv of x [N, C, H, W] + bias [F] (bias may be null).
 void stripe_conv2d_forward(const StripeConvLayout& layout, int batch, int height, int width, const float* x,
                            const float* compact_weight, const float* bias, float* y);

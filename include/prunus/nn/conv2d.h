@@ -18,6 +18,7 @@ namespace nn {
 // c, w = sum_c v_c * W[:,c] reproduces exactly what that channel added,
 // zero-padded borders included (a per-channel bias is exact only inside).
 // Costs one conv of a single one-channel image per call, whatever the batch.
+// When no graph is recorded (inference) it adds into y in place and returns y.
 Tensor add_constant_input_response(const Tensor& y, const Tensor& x, const Tensor& w, int stride, int padding);
 
 class Conv2d : public Module {

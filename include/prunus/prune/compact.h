@@ -8,7 +8,10 @@
 //     e.g. one that outputs a constant BN shift.
 //   - Every conv is rebuilt with its gates and mask multiplied in: a dense
 //     nn::Conv2d, or a StripeConv2d when at least `min_removed_stripes` of its
-//     stripes (kernel positions of kept filters) are gone. A filter in D that
+//     stripes (kernel positions of kept filters) are gone and the stripe
+//     forward pass is modelled to take at most `max_stripe_cost` of the dense
+//     one's time (kernels::stripe_forward_relative_cost): a layer whose
+//     removed stripes are scattered stays dense, the faster form. A filter in D that
 //     lost every stripe keeps its channel: the BN after it outputs the constant.
 // The masked model is not changed. It is copied through its description
 // (nn::describe / build_from_description), so a custom module type must be
@@ -27,6 +30,7 @@ namespace prune {
 
 struct CompactOptions {
   double min_removed_stripes = 0.1;  // in [0, 1]; 0: every conv with a removed stripe becomes stripe-sparse
+  double max_stripe_cost = 0.85;     // > 0; a large value: the cost model is not asked
 };
 
 struct CompactedConv {
