@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.h"
+#include "openmp_waiting.h"
 #include "prunus/dist/process_group.h"
 #include "prunus/error.h"
 #include "prunus/train/cli_args.h"
@@ -93,6 +94,7 @@ static int run_command(int argc, char** argv) {
 // Under mpirun every process runs the command (dist/process_group.h); rank 0
 // alone prints progress and writes files, every rank prints its errors.
 int main(int argc, char** argv) {
+  prunus::cli::use_passive_openmp_waiting(argv);
   try {
     prunus::dist::start(prunus::dist::start_options_from_environment());
   } catch (const std::exception& e) {
