@@ -81,7 +81,7 @@ void conv_forward_groups(const Conv2dShape& s, const float* x, const std::vector
     }
   const int64_t item_count = int64_t(items.size());
   // Stride 1: the GEMM can read the padded input in place, no im2col copy.
-  const bool implicit = gemm::kImplicitPanels && s.stride == 1;
+  const bool implicit = forward_reads_input_in_place(s.stride);
 #pragma omp parallel num_threads(threads) if (threads > 1 && item_count > 1)
   {
     PaddedInput input(g, x);

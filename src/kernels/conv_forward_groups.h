@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "prunus/kernels/conv2d.h"
+#include "prunus/kernels/gemm_packed.h"
 
 namespace prunus {
 namespace kernels {
@@ -18,6 +19,10 @@ struct ForwardGroup {
   const float* a_tiles = nullptr;  // its weight as GEMM A tiles: output_rows(F) rows, depth rows.size()
   int output_rows(int F) const { return filters.empty() ? F : int(filters.size()); }
 };
+
+// Stride 1 with implicit panels: the GEMMs read the padded input in place;
+// otherwise every work item packs its group's rows first.
+inline bool forward_reads_input_in_place(int stride) { return gemm::kImplicitPanels && stride == 1; }
 
 // y [N, F, OH, OW] = the groups' products + bias (bias may be null). Every
 // output channel must belong to exactly one group; y is overwritten there.

@@ -237,8 +237,10 @@ ForwardPlan build_forward_plan(const StripeConvLayout& layout) {
     }
     groups[it->second].filters.push_back(f);
   }
-  // Greedy merging: the pair that saves the most, until no merge saves.
-  const bool packed = !(gemm::kImplicitPanels && layout.stride == 1);
+  // Greedy merging: the pair that saves the most, until no merge saves. Each
+  // group keeps its best partner; a merge changes only savings that involve
+  // the merged groups.
+  const bool packed = !forward_reads_input_in_place(layout.stride);
   auto cost = [&](const Group& g) { return group_cost(int(g.filters.size()), pattern_count(g.pattern), packed); };
   auto saving = [&](const Group& a, const Group& b) {
     return cost(a) + cost(b) -
@@ -266,8 +268,15 @@ ForwardPlan build_forward_plan(const StripeConvLayout& layout) {
     groups[a].filters.insert(groups[a].filters.end(), groups[b].filters.begin(), groups[b].filters.end());
     std::sort(groups[a].filters.begin(), groups[a].filters.end());
     alive[b] = false;
-    for (size_t g = 0; g < groups.size(); ++g)
-      if (alive[g] && (g == a || partner[g] == a || partner[g] == b)) refresh(g);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (!alive[g]) continue;
+      if (g == a || partner[g] == a || partner[g] == b) {
+        refresh(g);
+      } else {
+        const double s = saving(groups[g], groups[a]);
+        if (s > best[g]) best[g] = s, partner[g] = a;
+      }
+    }
   }
   // Where each (filter, position) stripe sits in the compact weight.
   std::vector<int64_t> block(size_t(P) + 1, 0);
@@ -316,7 +325,7 @@ std::shared_ptr<const ForwardPlan> forward_plan(const StripeConvLayout& layout) 
 double stripe_forward_relative_cost(const StripeConvLayout& layout) {
   check_stripe_layout(layout);
   const std::shared_ptr<const ForwardPlan> plan = forward_plan(layout);
-  const bool packed = !(gemm::kImplicitPanels && layout.stride == 1);
+  const bool packed = !forward_reads_input_in_place(layout.stride);
   double cost = 0;
   for (const FilterGroupPlan& group : plan->groups)
     cost += group_cost(int(group.filters.size()), int(group.positions.size()), packed);

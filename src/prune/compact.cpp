@@ -71,26 +71,15 @@ std::shared_ptr<nn::Module> rebuild_conv(const nn::Conv2d& conv, const std::vect
   const Tensor weight = select(effective, keep_filter, &keep_input);
   const Tensor bias = conv.bias.defined() ? select(conv.bias, keep_filter) : Tensor();
   const int64_t F = weight.size(0), C = weight.size(1), KK = weight.size(2) * weight.size(3);
-  const float* w = weight.f32();
-  int64_t kept = 0;
-  for (int64_t f = 0; f < F; ++f)
-    for (int64_t p = 0; p < KK; ++p) {
-      bool any = false;
-      for (int64_t c = 0; c < C && !any; ++c) any = w[(f * C + c) * KK + p] != 0.0f;
-      kept += any;
-    }
+  // The weight itself as the mask: a stripe is kept where any of its weights is non-zero (as from_dense keeps them).
+  const kernels::StripeConvLayout layout =
+      kernels::stripe_layout_from_mask(int(C), int(F), conv.kernel_size, conv.stride, conv.padding, weight.f32());
+  const int64_t kept = layout.kept_stripes();
   info.after = weight.shape();
   const double removed = 1.0 - double(kept) / double(F * KK);
-  std::shared_ptr<StripeConv2d> stripe;
-  if (kept < F * KK && removed >= options.min_removed_stripes) {
-    // The weight itself as the mask: a stripe is kept where any of its weights is non-zero (as from_dense keeps them).
-    const kernels::StripeConvLayout layout = kernels::stripe_layout_from_mask(
-        int(C), int(F), conv.kernel_size, conv.stride, conv.padding, w);
-    if (kernels::stripe_forward_relative_cost(layout) <= options.max_stripe_cost)
-      stripe = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
-  }
-  if (stripe) {
-    auto m = stripe;
+  if (kept < F * KK && removed >= options.min_removed_stripes &&
+      kernels::stripe_forward_relative_cost(layout) <= options.max_stripe_cost) {
+    auto m = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
     if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
     info.stripe_sparse = true;
     info.stripes_kept = m->stripes();
