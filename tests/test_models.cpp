@@ -144,7 +144,7 @@ TEST_SUITE("models") {
     model->replace_module("layer1.0.bn1", std::make_shared<nn::BatchNorm2d>(7));
     model->replace_module("layer1.0.conv2", std::make_shared<nn::Conv2d>(7, 16, 3, 1, 1));
     auto conv = std::dynamic_pointer_cast<nn::Conv2d>(model->find_module("layer2.1.conv1"));
-    conv->enable_stripe_gate();
+    conv->enable_gate("stripe");
     conv->enable_mask();
     randomize_state(*model, 19);
     const std::string text = nn::describe(*model);
@@ -192,8 +192,8 @@ TEST_SUITE("models") {
     auto model = models::make_model("resnet20", 10, 3, 32, 0);
     const int64_t dense = models::count_parameters(*model);
     auto conv = std::dynamic_pointer_cast<nn::Conv2d>(model->find_module("layer1.0.conv1"));
-    conv->enable_stripe_gate();
-    conv->enable_channel_gate();
+    conv->enable_gate("stripe");
+    conv->enable_gate("channel");
     CHECK(models::count_parameters(*model) == dense);
     CHECK(model->named_parameters().size() == model->named_parameters(nn::ParameterFilter::ExcludeGates).size() + 2);
     model->replace_module("layer1.0.conv1", std::make_shared<nn::Conv2d>(16, 8, 3, 1, 1));

@@ -169,10 +169,10 @@ TEST_SUITE("nn") {
     Rng rng(11);
     nn::Conv2d conv(5, 3, 3, 2, 1, true);
     conv.enable_mask();
-    conv.enable_stripe_gate();
-    conv.enable_channel_gate();
-    fill_random(conv.stripe_gate, rng, 0.5, 1.5);
-    fill_random(conv.channel_gate, rng, -1.0, 1.0);
+    conv.enable_gate("stripe");
+    conv.enable_gate("channel");
+    fill_random(conv.gate("stripe"), rng, 0.5, 1.5);
+    fill_random(conv.gate("channel"), rng, -1.0, 1.0);
     for (int64_t i = 0; i < conv.mask.numel(); ++i) conv.mask.f32()[i] = rng.uniform() < 0.3 ? 0.0f : 1.0f;
     CHECK(names_of(conv.named_parameters()) ==
           std::vector<std::string>{"weight", "bias", "stripe_gate", "channel_gate"});
@@ -188,8 +188,8 @@ TEST_SUITE("nn") {
       for (int c = 0; c < 5; ++c)
         for (int i = 0; i < 3; ++i)
           for (int j = 0; j < 3; ++j)
-            manual.set({f, c, i, j}, conv.weight.at({f, c, i, j}) * conv.stripe_gate.at({f, 0, i, j}) *
-                                         conv.channel_gate.at({f, c, 0, 0}) * conv.mask.at({f, c, i, j}));
+            manual.set({f, c, i, j}, conv.weight.at({f, c, i, j}) * conv.gate("stripe").at({f, 0, i, j}) *
+                                         conv.gate("channel").at({f, c, 0, 0}) * conv.mask.at({f, c, i, j}));
     manual.requires_grad_(true);
     Tensor x = Tensor::randn({3, 5, 7, 9}, rng);
     Tensor upstream = Tensor::randn({3, 3, 4, 5}, rng);
@@ -201,8 +201,8 @@ TEST_SUITE("nn") {
     ops::sum(ops::mul(y, upstream)).backward();
     ops::sum(ops::mul(expected, upstream)).backward();
     Tensor g = manual.grad();
-    REQUIRE(conv.stripe_gate.grad().defined());
-    REQUIRE(conv.channel_gate.grad().defined());
+    REQUIRE(conv.gate("stripe").grad().defined());
+    REQUIRE(conv.gate("channel").grad().defined());
     CHECK_FALSE(conv.mask.requires_grad());
     double worst = 0, largest = 0;
     for (int f = 0; f < 3; ++f) {
@@ -210,18 +210,18 @@ TEST_SUITE("nn") {
         for (int j = 0; j < 3; ++j) {
           double want = 0;
           for (int c = 0; c < 5; ++c)
-            want += g.at({f, c, i, j}) * conv.weight.at({f, c, i, j}) * conv.channel_gate.at({f, c, 0, 0}) *
+            want += g.at({f, c, i, j}) * conv.weight.at({f, c, i, j}) * conv.gate("channel").at({f, c, 0, 0}) *
                     conv.mask.at({f, c, i, j});
-          worst = std::max(worst, std::abs(want - conv.stripe_gate.grad().at({f, 0, i, j})));
+          worst = std::max(worst, std::abs(want - conv.gate("stripe").grad().at({f, 0, i, j})));
           largest = std::max(largest, std::abs(want));
         }
       for (int c = 0; c < 5; ++c) {
         double want = 0;
         for (int i = 0; i < 3; ++i)
           for (int j = 0; j < 3; ++j)
-            want += g.at({f, c, i, j}) * conv.weight.at({f, c, i, j}) * conv.stripe_gate.at({f, 0, i, j}) *
+            want += g.at({f, c, i, j}) * conv.weight.at({f, c, i, j}) * conv.gate("stripe").at({f, 0, i, j}) *
                     conv.mask.at({f, c, i, j});
-        worst = std::max(worst, std::abs(want - conv.channel_gate.grad().at({f, c, 0, 0})));
+        worst = std::max(worst, std::abs(want - conv.gate("channel").grad().at({f, c, 0, 0})));
       }
     }
     CHECK(largest > 1e-3);
@@ -235,7 +235,7 @@ TEST_SUITE("nn") {
     // Folding the state into the weight computes the same function densely.
     Tensor before = conv(x);
     conv.fold_pruning_state_into_weight();
-    CHECK_FALSE(conv.stripe_gate.defined());
+    CHECK_FALSE(conv.gate("stripe").defined());
     CHECK(conv.named_parameters().size() == 2);
     CHECK(max_abs_diff(conv(x), before) < 1e-5);
   }
@@ -304,7 +304,7 @@ TEST_SUITE("nn") {
   TEST_CASE("describe -> build_from_description reproduces the tree; state round-trips") {
     auto root = small_tree();
     auto conv = std::dynamic_pointer_cast<nn::Conv2d>(root->find_module("body.conv"));
-    conv->enable_stripe_gate();
+    conv->enable_gate("stripe");
     conv->enable_mask();
     root->add("drop", std::make_shared<nn::Dropout>(0.25, 1234567890123ULL));
     const std::string text = nn::describe(*root);
@@ -315,9 +315,9 @@ TEST_SUITE("nn") {
     CHECK(nn::describe(*rebuilt) == text);
     auto rebuilt_conv = std::dynamic_pointer_cast<nn::Conv2d>(rebuilt->find_module("body.conv"));
     REQUIRE(rebuilt_conv);
-    CHECK(rebuilt_conv->stripe_gate.defined());
+    CHECK(rebuilt_conv->gate("stripe").defined());
     CHECK(rebuilt_conv->mask.defined());
-    CHECK_FALSE(rebuilt_conv->channel_gate.defined());
+    CHECK_FALSE(rebuilt_conv->gate("channel").defined());
     CHECK(std::dynamic_pointer_cast<nn::Dropout>(rebuilt->find_module("drop"))->seed == 1234567890123ULL);
 
     Rng rng(8);

@@ -32,8 +32,8 @@ void prepare(nn::Module& model, const prune::GraphAnalysis& a, const prune::Prun
   }
   for (const auto& layer : a.convs)
     if (layer.in_d) {
-      prune::conv_module(model, layer.name)->stripe_gate.view({-1}).fill_(1.0);
-      Tensor gate = prune::conv_module(model, layer.name)->stripe_gate;
+      prune::conv_module(model, layer.name)->gate("stripe").view({-1}).fill_(1.0);
+      Tensor gate = prune::conv_module(model, layer.name)->gate("stripe");
       for (int64_t k = 0; k < layer.kernel * layer.kernel; ++k) gate.f32()[k] = 0.0f;  // filter 0
       break;
     }
@@ -178,9 +178,9 @@ TEST_SUITE("prune") {
       NoGradGuard no_grad;
       auto conv_e = prune::conv_module(model, "conv_e");
       for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) conv_e->stripe_gate.set({1, 0, i, j}, 0.0);  // filter 1 of conv_e dies
+        for (int j = 0; j < 3; ++j) conv_e->gate("stripe").set({1, 0, i, j}, 0.0);  // filter 1 of conv_e dies
       prune::batch_norm_module(model, "bn_a")->weight.set({3}, 0.0);
-      prune::conv_module(model, "conv_b")->stripe_gate.set({2, 0, 1, 1}, 0.0);
+      prune::conv_module(model, "conv_b")->gate("stripe").set({2, 0, 1, 1}, 0.0);
     }
     prune::prune_model(model, a, state, {});
     auto result = prune::compact_model(model, a);

@@ -47,8 +47,8 @@ TEST_SUITE("prune") {
     prune::batch_norm_module(model, "bn_a")->weight.set({2}, 0.0);  // filter 2 of conv_a
     prune::batch_norm_module(model, "bn_b")->weight.set({0}, 0.0);  // conv_b is in D: stays
     auto conv_d = prune::conv_module(model, "conv_d");
-    conv_d->enable_stripe_gate();
-    conv_d->stripe_gate.set({0, 0, 1, 1}, 0.0);  // filter 0, centre position
+    conv_d->enable_gate("stripe");
+    conv_d->gate("stripe").set({0, 0, 1, 1}, 0.0);  // filter 0, centre position
     auto conv_e = prune::conv_module(model, "conv_e");
     conv_e->enable_mask();
     for (int c = 0; c < 7; ++c)
@@ -68,9 +68,9 @@ TEST_SUITE("prune") {
     CHECK(cb.inputs_alive == 5);
     CHECK(cb.removed_by_input == 45);
     const auto& cd = count.convs[a.conv_index("conv_d")];
-    CHECK(cd.removed_by_stripe == 5);
-    CHECK(cd.stripes_alive == 62);
-    CHECK(cd.kernels_alive == 35);
+    CHECK(cd.removed_by(prune::granularity("stripe")) == 5);
+    CHECK(cd.alive_groups(prune::granularity("stripe")) == 62);
+    CHECK(cd.alive_groups(prune::granularity("channel")) == 35);
     const auto& ce = count.convs[a.conv_index("conv_e")];
     CHECK(ce.filters_alive == 3);
     CHECK(ce.params == 3 * 63 + 3);
@@ -86,12 +86,12 @@ TEST_SUITE("prune") {
     NoGradGuard no_grad;
     auto conv_b = prune::conv_module(model, "conv_b");
     conv_b->weight.set({1, 2, 0, 0}, 0.0);
-    conv_b->enable_channel_gate();
-    conv_b->channel_gate.set({4, 5, 0, 0}, 0.0);
+    conv_b->enable_gate("channel");
+    conv_b->gate("channel").set({4, 5, 0, 0}, 0.0);
     const auto count = prune::count_model(model, a);
     const auto& cb = count.convs[a.conv_index("conv_b")];
-    CHECK(cb.removed_by_weight == 1);
-    CHECK(cb.removed_by_channel == 9);
+    CHECK(cb.removed_by(prune::granularity("weight")) == 1);
+    CHECK(cb.removed_by(prune::granularity("channel")) == 9);
     CHECK(cb.weights_alive == 270 - 10);
     CHECK(cb.macs == (270 - 10) * 64);
   }

@@ -114,10 +114,10 @@ TEST_SUITE("prune") {
     {
       NoGradGuard no_grad;
       for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) conv_b->stripe_gate.set({1, 0, i, j}, 0.0);
+        for (int j = 0; j < 3; ++j) conv_b->gate("stripe").set({1, 0, i, j}, 0.0);
     }
     const auto outcome = prune::prune_model(model, a, state, {});
-    CHECK(outcome.fine.stripes == 9);
+    CHECK(outcome.fine.of("stripe") == 9);
     CHECK(conv_b->out_channels == 5);
     CHECK(prune::removed_filters(model, a.conv("conv_b")) == std::vector<bool>(5, false));  // D: never removed
     for (int c = 0; c < 6; ++c) CHECK(conv_b->mask.at({1, c, 1, 1}) == 0.0);
@@ -152,7 +152,7 @@ TEST_SUITE("prune") {
     CHECK(outcome.flops_reduction_after < 0.5 + 2 * prune::kTopUpTolerance);  // lands on the target
     CHECK(outcome.flops_reduction_after == doctest::Approx(outcome.top_up.flops_reduction).epsilon(1e-12));
     CHECK(outcome.filters.filters > 0);
-    CHECK(outcome.fine.stripes > 0);
+    CHECK(outcome.fine.of("stripe") > 0);
     const auto count = prune::count_model(*model, a);
     for (size_t i = 0; i < a.convs.size(); ++i) {
       CHECK(count.convs[i].weights_alive > 0);
@@ -175,7 +175,7 @@ TEST_SUITE("prune") {
       // A free conv's filter with every stripe gate zero but its gamma not:
       // in eval mode it outputs gamma * (0 - running_mean) / std + beta.
       auto conv = prune::conv_module(*model, "layer1.0.conv1");
-      for (int k = 0; k < 9; ++k) conv->stripe_gate.f32()[2 * 9 + k] = 0.0f;
+      for (int k = 0; k < 9; ++k) conv->gate("stripe").f32()[2 * 9 + k] = 0.0f;
       auto bn = prune::batch_norm_module(*model, "layer1.0.bn1");
       bn->weight.f32()[2] = 0.8f;
       bn->running_mean.f32()[2] = -0.4f;
@@ -188,7 +188,7 @@ TEST_SUITE("prune") {
     CHECK(outcome.filters.filters > 0);
     CHECK(outcome.filters.folded > 0);
     CHECK(outcome.filters.approximate == 0);
-    CHECK(outcome.fine.stripes > 0);
+    CHECK(outcome.fine.of("stripe") > 0);
     CHECK(max_relative_difference(before, eval_output(*model, x)) < 1e-5);
     // Compaction keeps it: the constant-input weights travel with their consumers.
     register_test_module_types();
@@ -222,7 +222,7 @@ TEST_SUITE("prune") {
       for (const auto& layer : a.convs) {
         if (layer.name.rfind("layer1.", 0) != 0) continue;
         auto conv = prune::conv_module(*model, layer.name);
-        for (int64_t i = 0; i < conv->stripe_gate.numel(); ++i) conv->stripe_gate.f32()[i] *= 0.05f;
+        for (int64_t i = 0; i < conv->gate("stripe").numel(); ++i) conv->gate("stripe").f32()[i] *= 0.05f;
         if (!layer.in_d)
           for (int64_t i = 0; i < layer.out_channels; ++i)
             prune::batch_norm_module(*model, layer.bn)->weight.f32()[i] *= 0.05f;
@@ -249,15 +249,15 @@ TEST_SUITE("prune") {
     auto conv2 = prune::conv_module(model, "conv2");
     {
       NoGradGuard no_grad;
-      conv2->stripe_gate.set({0, 0, 0, 0}, 0.005);
-      conv2->stripe_gate.set({1, 0, 0, 0}, -0.009);
-      conv2->stripe_gate.set({2, 0, 0, 0}, 0.02);
+      conv2->gate("stripe").set({0, 0, 0, 0}, 0.005);
+      conv2->gate("stripe").set({1, 0, 0, 0}, -0.009);
+      conv2->gate("stripe").set({2, 0, 0, 0}, 0.02);
     }
     prune::PrunerOptions options;
-    options.stripe_threshold = 0.01;
+    options.thresholds["stripe"] = 0.01;
     CHECK(prune::zero_gates_below(model, a, state, options) == 2);
-    CHECK(conv2->stripe_gate.at({0, 0, 0, 0}) == 0.0);
-    CHECK(conv2->stripe_gate.at({2, 0, 0, 0}) == doctest::Approx(0.02));
+    CHECK(conv2->gate("stripe").at({0, 0, 0, 0}) == 0.0);
+    CHECK(conv2->gate("stripe").at({2, 0, 0, 0}) == doctest::Approx(0.02));
   }
 
   TEST_CASE("pruner: the proximal step makes exact zeros that stay zero while fine-tuning") {
@@ -265,7 +265,7 @@ TEST_SUITE("prune") {
     const auto a = prune::analyze_model(model, {3, 7, 9});
     const auto state = prune::plan_gates(a, {});
     prune::enable_gates(model, state);
-    prune::init_filter_gates(model, state, 0.5);
+    prune::initialize_gates(model, state, 0.5);
     {
       Rng gate_rng(9);  // spread, as if part-way through sparse training
       NoGradGuard no_grad;
@@ -298,7 +298,7 @@ TEST_SUITE("prune") {
     CHECK(zeros > 0);
     const auto outcome = prune::prune_model(model, a, state, {});
     CHECK(outcome.filters.filters > 0);
-    CHECK(outcome.fine.stripes > 0);
+    CHECK(outcome.fine.of("stripe") > 0);
     reg.clear(sgd);
     prune::register_masks(sgd, model, a);
     // Snapshot what must stay zero.

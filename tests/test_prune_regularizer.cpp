@@ -50,14 +50,14 @@ TEST_SUITE("prune") {
     const auto state = prune::plan_gates(a, {});
     const auto count = prune::count_model(model, a);
     // Filter gates: conv_a (bn_a) and conv_d (bn_d); conv_e has no BN, conv_b/c are in D.
-    const auto filter = prune::structure_terms(count, a, state, prune::GateKind::Filter);
+    const auto filter = prune::structure_terms(count, a, state, prune::granularity("filter"));
     const double fa = (10368.0 + 17280 + 1920) / 6, fd = (20160.0 + 16128) / 7;
     CHECK(filter[a.conv_index("conv_a")] == doctest::Approx(fa / ((fa + fd) / 2)));
     CHECK(filter[a.conv_index("conv_d")] == doctest::Approx(fd / ((fa + fd) / 2)));
     CHECK(filter[a.conv_index("conv_b")] == 0.0);
     CHECK(filter[a.conv_index("conv_e")] == 0.0);
     // Stripe gates everywhere: MACs per stripe = C * OH * OW.
-    const auto stripe = prune::structure_terms(count, a, state, prune::GateKind::Stripe);
+    const auto stripe = prune::structure_terms(count, a, state, prune::granularity("stripe"));
     const double mean = (3.0 + 6 + 6 + 5 + 7) * 64 / 5;
     CHECK(stripe[a.conv_index("conv_a")] == doctest::Approx(3 * 64 / mean));
     CHECK(stripe[a.conv_index("conv_e")] == doctest::Approx(7 * 64 / mean));
@@ -68,30 +68,30 @@ TEST_SUITE("prune") {
     const auto a = prune::analyze_model(model, {3, 8, 8});
     const auto state = prune::plan_gates(a, {});
     prune::enable_gates(model, state);
-    prune::init_filter_gates(model, state, 0.5);
+    prune::initialize_gates(model, state, 0.5);
     auto conv_d = prune::conv_module(model, "conv_d");
     {
       NoGradGuard no_grad;
-      conv_d->stripe_gate.set({2, 0, 0, 1}, 0.25);
-      conv_d->stripe_gate.set({2, 0, 2, 2}, 0.0);
+      conv_d->gate("stripe").set({2, 0, 0, 1}, 0.25);
+      conv_d->gate("stripe").set({2, 0, 2, 2}, 0.0);
     }
     prune::RegularizerOptions options;
     options.lambda0 = 0.01;
     prune::AdaptiveL1 reg(model, a, state, options);
     const auto count = prune::count_model(model, a);
-    const auto stripe_a = prune::structure_terms(count, a, state, prune::GateKind::Stripe);
+    const auto stripe_a = prune::structure_terms(count, a, state, prune::granularity("stripe"));
     const double layer_mean = (63 - 2 + 0.25) / 63.0;
     bool found = false;
     for (const auto& [gate, strength] : reg.strengths()) {
       CHECK(strength.shape() == gate.tensor.shape());
-      if (gate.kind == prune::GateKind::Stripe && a.convs[gate.conv].name == "conv_d") {
+      if (gate.kind == &prune::granularity("stripe") && a.convs[gate.conv].name == "conv_d") {
         found = true;
         const double al = stripe_a[gate.conv];
         CHECK(strength.at({2, 0, 0, 1}) == doctest::Approx(0.01 * al * layer_mean / (0.25 + 1e-3 * layer_mean)));
         CHECK(strength.at({2, 0, 2, 2}) == doctest::Approx(0.01 * al * 10));
         CHECK(strength.at({0, 0, 0, 0}) == doctest::Approx(0.01 * al * layer_mean / (1 + 1e-3 * layer_mean)));
       }
-      if (gate.kind == prune::GateKind::Filter) CHECK(gate.tensor.at({0}) == 0.5);
+      if (gate.kind == &prune::granularity("filter")) CHECK(gate.tensor.at({0}) == 0.5);
     }
     CHECK(found);
     options.adaptive = false;
@@ -130,10 +130,10 @@ TEST_SUITE("prune") {
     CHECK(reg.trace()[1].goal == doctest::Approx(0.2));
     CHECK(reg.trace()[1].lambda0 == doctest::Approx(2e-3));
     CHECK(reg.trace()[1].next_lambda0 == doctest::Approx(1e-3));
-    CHECK(sgd.has_l1(prune::conv_module(model, "conv_a")->stripe_gate));
+    CHECK(sgd.has_l1(prune::conv_module(model, "conv_a")->gate("stripe")));
     CHECK(sgd.has_l1(prune::batch_norm_module(model, "bn_a")->weight));
     reg.clear(sgd);
-    CHECK(!sgd.has_l1(prune::conv_module(model, "conv_a")->stripe_gate));
+    CHECK(!sgd.has_l1(prune::conv_module(model, "conv_a")->gate("stripe")));
     // The same first epoch with m = 4 and the target due at half the phase: lambda0 quadruples, the goal is 0.2.
     prune::RegularizerOptions fast = options;
     fast.controller_max_factor = 4.0;
@@ -164,12 +164,12 @@ TEST_SUITE("prune") {
     CHECK(options.granularities.str() == "filter,channel,stripe");
     options.exclude_first_conv = true;
     const auto state = prune::plan_gates(a, options);
-    CHECK(!state.convs[a.conv_index("conv_a")].stripe);
-    CHECK(!state.convs[a.conv_index("conv_a")].filter);
-    CHECK(state.convs[a.conv_index("conv_d")].filter);
-    CHECK(!state.convs[a.conv_index("conv_b")].filter);  // D
-    CHECK(state.convs[a.conv_index("conv_b")].channel);
-    CHECK(!state.convs[a.conv_index("conv_e")].filter);  // no BN
+    CHECK(!state.convs[a.conv_index("conv_a")].has(prune::granularity("stripe")));
+    CHECK(!state.convs[a.conv_index("conv_a")].has(prune::granularity("filter")));
+    CHECK(state.convs[a.conv_index("conv_d")].has(prune::granularity("filter")));
+    CHECK(!state.convs[a.conv_index("conv_b")].has(prune::granularity("filter")));  // D
+    CHECK(state.convs[a.conv_index("conv_b")].has(prune::granularity("channel")));
+    CHECK(!state.convs[a.conv_index("conv_e")].has(prune::granularity("filter")));  // no BN
     CHECK_THROWS_AS(prune::Granularities::parse("filter,kernel"), Error);
     CHECK_THROWS_AS(prune::Granularities::parse(""), Error);
     options.excluded_convs = {"nope"};

@@ -30,7 +30,7 @@ prune::PruneReport pruned_report() {
   {
     NoGradGuard no_grad;
     prune::batch_norm_module(model, "bn_a")->weight.set({0}, 0.0);
-    for (int i = 0; i < 3; ++i) prune::conv_module(model, "conv_d")->stripe_gate.set({2, 0, i, 0}, 0.0);
+    for (int i = 0; i < 3; ++i) prune::conv_module(model, "conv_d")->gate("stripe").set({2, 0, i, 0}, 0.0);
   }
   const auto outcome = prune::prune_model(model, a, state, {});
   auto report = prune::make_report(model, a, "two-path <test> & co", "full");

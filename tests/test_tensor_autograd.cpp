@@ -9,6 +9,13 @@
 
 using namespace prunus;
 
+// The ops defined only here are rows of the op table like any custom op's.
+static const bool test_ops_registered = [] {
+  for (const char* name : {"test_mul", "test_add", "wrong_square"})
+    register_op_kind({name, MacRule::None, ChannelRule::Pins});
+  return true;
+}();
+
 // A tiny op defined only here, so the engine is tested without the op library:
 // y = a * b elementwise, same shapes.
 static Tensor test_mul(const Tensor& a, const Tensor& b) {
@@ -33,6 +40,16 @@ static Tensor test_add(const Tensor& a, const Tensor& b) {
 }
 
 TEST_SUITE("tensor") {
+  TEST_CASE("autograd: an op missing from the op table is refused when recorded, naming the table") {
+    REQUIRE(test_ops_registered);
+    Tensor a = Tensor::ones({2}, DType::F64);
+    a.requires_grad_(true);
+    Tensor y = Tensor::empty({2}, DType::F64);
+    CHECK_THROWS_WITH_AS(record_op("no_such_op", y, {a}, nullptr), doctest::Contains("op_kinds.cpp"), Error);
+    CHECK_THROWS_WITH_AS(register_op_kind({"conv2d", MacRule::None, ChannelRule::Pins}),
+                         doctest::Contains("other rules"), Error);
+    CHECK_NOTHROW(register_op_kind({"conv2d", MacRule::WeightPerOutputChannel, ChannelRule::Conv}));
+  }
   TEST_CASE("zeros is zero; empty is poisoned in the tests, even on a recycled block") {
     REQUIRE(std::getenv("PRUNUS_POISON_UNINITIALIZED") != nullptr);  // set by test_main.cpp
     for (int round = 0; round < 2; ++round) {  // the second round gets the first round's freed blocks

@@ -601,5 +601,15 @@ TEST_SUITE("train") {
     }
     for (const std::string& method : prune::method_names()) CHECK_NOTHROW(prune::method_preset(method));
     CHECK_THROWS_WITH_AS(prune::method_preset("full-plain-l1"), doctest::Contains("full_plain_l1"), Error);
+    // ... and the granularities' choices are the granularity registry, in its order.
+    const io::KeySpec* granularities = io::prunus_schema().find("prune.granularities");
+    REQUIRE(granularities);
+    std::vector<std::string> registered;
+    for (const prune::Granularity* g : prune::granularities()) registered.push_back(g->name());
+    CHECK(granularities->choices == registered);
+    // ... and model.arch's are the zoo's.
+    const io::KeySpec* arch = io::prunus_schema().find("model.arch");
+    REQUIRE(arch);
+    CHECK(arch->choices == models::list_models());
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "prunus/op_kinds.h"
 #include "prunus/tensor.h"
 
 namespace prunus {
@@ -21,6 +22,7 @@ using BackwardFn = std::function<std::vector<Tensor>(const Tensor& grad_output)>
 
 struct Node {
   std::string op;              // "conv2d", "batchnorm2d", "add", "concat", ...
+  const OpKind* kind = nullptr;  // its row of the op table (op_kinds.h), set by record_op
   std::vector<Tensor> inputs;  // in the op's argument order, parameters included
   Shape output_shape;
   std::string module;          // full name of the module that ran the op, "" if none

@@ -44,7 +44,7 @@ static void print_pruned_count(nn::Module& model, const Shape& input_shape) {
   bool masked = false;
   for (const auto& [name, module] : model.named_modules())
     if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
-      masked = masked || conv->mask.defined() || conv->stripe_gate.defined() || conv->channel_gate.defined();
+      masked = masked || conv->has_pruning_state();
   if (!masked) return;
   const auto analysis = prune::analyze_model(model, input_shape);
   const auto count = prune::count_model(model, analysis);
@@ -59,7 +59,7 @@ static void print_pruned_count(nn::Module& model, const Shape& input_shape) {
     std::printf("%-20s %2s %5lld of %-4lld %4lld/%-4lld %9s %7s\n", c.name.c_str(), c.in_d ? "D" : "",
                 static_cast<long long>(c.filters_alive), static_cast<long long>(c.filters),
                 static_cast<long long>(c.inputs_alive), static_cast<long long>(c.inputs),
-                train::percent(double(c.stripes_alive) / double(std::max<int64_t>(1, c.filters * positions))).c_str(),
+                train::percent(double(c.alive_groups(prune::granularity("stripe"))) / double(std::max<int64_t>(1, c.filters * positions))).c_str(),
                 train::percent(double(c.macs) / double(std::max<int64_t>(1, c.dense_macs))).c_str());
   }
 }

@@ -6,7 +6,9 @@ namespace prunus {
 namespace cli {
 
 std::vector<train::OptionSpec> zoo_model_option_specs() {
-  return {{"model", "NAME", "a zoo model: lenet, vgg16, resnet20, resnet32, resnet56, resnet110, resnet50, inception"},
+  std::string names;
+  for (const std::string& name : models::list_models()) names += (names.empty() ? "" : ", ") + name;
+  return {{"model", "NAME", "a zoo model: " + names},
           {"image-size", "N", "input side (default: 28 for lenet, 224 for resnet50, 32 otherwise)"},
           {"num-classes", "K", "classifier outputs (default: 1000 for resnet50, 10 otherwise)"},
           {"in-channels", "C", "input channels (default: 1 for lenet, 3 otherwise)"}};

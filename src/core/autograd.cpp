@@ -34,8 +34,12 @@ bool would_record(const std::vector<Tensor>& inputs) {
 std::shared_ptr<Node> record_op(const std::string& op, Tensor& output, std::vector<Tensor> inputs,
                                 BackwardFn backward, std::map<std::string, double> attributes) {
   if (!would_record(inputs)) return nullptr;
+  const OpKind* kind = find_op_kind(op);
+  PRUNUS_CHECK(kind, "autograd: op '", op, "' is not in the op table; add its row (MAC and channel rules) to ",
+               "src/core/op_kinds.cpp");
   auto node = std::make_shared<Node>();
   node->op = op;
+  node->kind = kind;
   node->inputs = std::move(inputs);
   node->output_shape = output.shape();
   node->module = g_module_name;

@@ -30,15 +30,17 @@ class EvalModeScope {
   bool was_training_;
 };
 
-static bool is_counted(const Node& node) {
-  return node.op == "conv2d" || node.op == "linear" || node.attributes.count("macs") > 0;
-}
+static bool is_counted(const Node& node) { return node.kind->macs != MacRule::None; }
 
 // conv: (F*OH*OW) * (C*KH*KW); linear: out * in. Both are
 // (output elements per image) * (weight elements per output channel).
 static int64_t node_macs(const Node& node) {
-  auto given = node.attributes.find("macs");
-  if (given != node.attributes.end()) return static_cast<int64_t>(given->second);
+  if (node.kind->macs == MacRule::FromAttribute) {
+    auto given = node.attributes.find("macs");
+    PRUNUS_CHECK(given != node.attributes.end(), "summarize: a '", node.op, "' node of module '", node.module,
+                 "' lacks its \"macs\" attribute");
+    return static_cast<int64_t>(given->second);
+  }
   PRUNUS_CHECK(node.inputs.size() >= 2 && node.inputs[1].defined() && !node.output_shape.empty(),
                "summarize: a '", node.op, "' node of module '", node.module, "' lacks its weight input");
   const Shape& weight = node.inputs[1].shape();

@@ -1,6 +1,7 @@
 #include "prunus/nn/conv2d.h"
 
 #include <cmath>
+#include <mutex>
 
 #include "prunus/autograd.h"
 #include "prunus/nn/description.h"
@@ -10,6 +11,53 @@
 
 namespace prunus {
 namespace nn {
+
+namespace {
+
+struct GateKindEntry {
+  std::string kind;
+  ConvGatePattern pattern;
+  bool described_when_absent;  // the built-in kinds: descriptions always list them
+};
+
+std::mutex gate_kinds_mutex;
+
+// A deque: push_back keeps the entries where they are, so pointers to them stay valid.
+std::deque<GateKindEntry>& gate_kinds() {
+  static std::deque<GateKindEntry> kinds{{"stripe", {false, true, true}, true}, {"channel", {true, false, false}, true}};
+  return kinds;
+}
+
+const GateKindEntry* find_entry(const std::string& kind) {
+  std::lock_guard<std::mutex> lock(gate_kinds_mutex);
+  for (const GateKindEntry& e : gate_kinds())
+    if (e.kind == kind) return &e;
+  return nullptr;
+}
+
+bool same_pattern(const ConvGatePattern& a, const ConvGatePattern& b) {
+  return a.channels == b.channels && a.rows == b.rows && a.columns == b.columns;
+}
+
+}  // namespace
+
+void register_conv_gate_kind(const std::string& kind, ConvGatePattern pattern) {
+  PRUNUS_CHECK(!kind.empty() && kind.find_first_of(" ={}") == std::string::npos, "Conv2d gate kind '", kind,
+               "': a kind is a non-empty word");
+  std::lock_guard<std::mutex> lock(gate_kinds_mutex);
+  for (const GateKindEntry& e : gate_kinds())
+    if (e.kind == kind) {
+      PRUNUS_CHECK(same_pattern(e.pattern, pattern), "Conv2d gate kind '", kind,
+                   "' is already registered with another shape");
+      return;
+    }
+  gate_kinds().push_back({kind, pattern, false});
+}
+
+const ConvGatePattern* find_conv_gate_kind(const std::string& kind) {
+  const GateKindEntry* e = find_entry(kind);
+  return e ? &e->pattern : nullptr;
+}
 
 Conv2d::Conv2d(int in_channels_, int out_channels_, int kernel_size_, int stride_, int padding_, bool with_bias)
     : in_channels(in_channels_),
@@ -26,10 +74,55 @@ Conv2d::Conv2d(int in_channels_, int out_channels_, int kernel_size_, int stride
   register_parameter("weight", &weight);
   register_parameter("bias", &bias);
   register_buffer("mask", &mask);
-  register_parameter("stripe_gate", &stripe_gate, /*is_gate=*/true);
-  register_parameter("channel_gate", &channel_gate, /*is_gate=*/true);
+  std::vector<std::string> kinds;
+  {
+    std::lock_guard<std::mutex> lock(gate_kinds_mutex);
+    for (const GateKindEntry& e : gate_kinds()) kinds.push_back(e.kind);
+  }
+  for (const std::string& kind : kinds) add_slot(kind);
   register_buffer("constant_input_weight", &constant_input_weight);
 }
+
+Conv2d::GateSlot* Conv2d::find_slot(const std::string& kind) {
+  for (GateSlot& s : gates_)
+    if (s.kind == kind) return &s;
+  return nullptr;
+}
+
+const Conv2d::GateSlot* Conv2d::find_slot(const std::string& kind) const {
+  for (const GateSlot& s : gates_)
+    if (s.kind == kind) return &s;
+  return nullptr;
+}
+
+Conv2d::GateSlot& Conv2d::add_slot(const std::string& kind) {
+  const ConvGatePattern* pattern = find_conv_gate_kind(kind);
+  PRUNUS_CHECK(pattern, "Conv2d: no gate kind '", kind, "' is registered (prune::register_granularity adds one)");
+  gates_.push_back({kind, *pattern, Tensor()});
+  register_parameter(kind + "_gate", &gates_.back().tensor, /*is_gate=*/true);
+  return gates_.back();
+}
+
+Tensor& Conv2d::gate(const std::string& kind) {
+  if (GateSlot* s = find_slot(kind)) return s->tensor;
+  return add_slot(kind).tensor;  // a kind registered after this conv was built
+}
+
+const Tensor& Conv2d::gate(const std::string& kind) const {
+  if (const GateSlot* s = find_slot(kind)) return s->tensor;
+  PRUNUS_CHECK(find_conv_gate_kind(kind), "Conv2d '", full_name(), "': no gate kind '", kind, "' is registered");
+  static const Tensor undefined;
+  return undefined;
+}
+
+std::vector<std::pair<std::string, Tensor>> Conv2d::defined_gates() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const GateSlot& s : gates_)
+    if (s.tensor.defined()) out.emplace_back(s.kind, s.tensor);
+  return out;
+}
+
+bool Conv2d::has_pruning_state() const { return mask.defined() || !defined_gates().empty(); }
 
 Tensor add_constant_input_response(const Tensor& y, const Tensor& x, const Tensor& w, int stride, int padding) {
   if (!w.defined() || shape_only_active()) return y;
@@ -59,15 +152,14 @@ void Conv2d::check_state() const {
   check_slot("weight", full_name(), weight, {F, C, K, K});
   check_slot("bias", full_name(), bias, {F});
   check_slot("mask", full_name(), mask, {F, C, K, K});
-  check_slot("stripe_gate", full_name(), stripe_gate, {F, 1, K, K});
-  check_slot("channel_gate", full_name(), channel_gate, {F, C, 1, 1});
+  for (const GateSlot& s : gates_) check_slot((s.kind + "_gate").c_str(), full_name(), s.tensor, s.pattern.shape(F, C, K));
   check_slot("constant_input_weight", full_name(), constant_input_weight, {F, 1, K, K});
 }
 
 Tensor Conv2d::effective_weight() const {
   Tensor w = weight;
-  if (stripe_gate.defined()) w = ops::mul(w, stripe_gate);
-  if (channel_gate.defined()) w = ops::mul(w, channel_gate);
+  for (const GateSlot& s : gates_)
+    if (s.tensor.defined()) w = ops::mul(w, s.tensor);
   if (mask.defined()) w = ops::mul(w, mask);
   return w;
 }
@@ -99,16 +191,11 @@ void Conv2d::enable_mask() {
   if (!mask.defined()) mask = Tensor::ones(weight_shape(), weight.dtype());
 }
 
-void Conv2d::enable_stripe_gate() {
-  if (stripe_gate.defined()) return;
-  stripe_gate = Tensor::ones({out_channels, 1, kernel_size, kernel_size}, weight.dtype());
-  stripe_gate.requires_grad_(true);
-}
-
-void Conv2d::enable_channel_gate() {
-  if (channel_gate.defined()) return;
-  channel_gate = Tensor::ones({out_channels, in_channels, 1, 1}, weight.dtype());
-  channel_gate.requires_grad_(true);
+void Conv2d::enable_gate(const std::string& kind) {
+  Tensor& g = gate(kind);
+  if (g.defined()) return;
+  g = Tensor::ones(find_slot(kind)->pattern.shape(out_channels, in_channels, kernel_size), weight.dtype());
+  g.requires_grad_(true);
 }
 
 void Conv2d::enable_constant_input() {
@@ -118,15 +205,14 @@ void Conv2d::enable_constant_input() {
 
 void Conv2d::fold_pruning_state_into_weight() {
   check_state();
-  if (!mask.defined() && !stripe_gate.defined() && !channel_gate.defined()) return;
+  if (!has_pruning_state()) return;
   {
     NoGradGuard no_grad;
     Tensor folded = effective_weight();
     weight.copy_(folded);
   }
   disable_mask();
-  disable_stripe_gate();
-  disable_channel_gate();
+  for (GateSlot& s : gates_) s.tensor = Tensor();
 }
 
 void Conv2d::describe_attributes(ModuleAttributes& a) const {
@@ -138,8 +224,10 @@ void Conv2d::describe_attributes(ModuleAttributes& a) const {
   a.set_int("padding", padding);
   a.set_bool("bias", bias.defined());
   a.set_bool("mask", mask.defined());
-  a.set_bool("stripe_gate", stripe_gate.defined());
-  a.set_bool("channel_gate", channel_gate.defined());
+  for (const GateSlot& s : gates_) {
+    const GateKindEntry* e = find_entry(s.kind);
+    if (s.tensor.defined() || (e && e->described_when_absent)) a.set_bool(s.kind + "_gate", s.tensor.defined());
+  }
   a.set_bool("constant_input", constant_input_weight.defined());
 }
 

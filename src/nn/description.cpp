@@ -111,8 +111,13 @@ static void register_layer_types(std::map<std::string, ModuleFactory>& r) {
                                          a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"),
                                          a.get_bool("bias"));
     if (a.get_bool("mask")) conv->enable_mask();
-    if (a.get_bool("stripe_gate")) conv->enable_stripe_gate();
-    if (a.get_bool("channel_gate")) conv->enable_channel_gate();
+    // Every "<kind>_gate" attribute that is set; the kind must be registered.
+    for (const auto& [key, value] : a.items()) {
+      const std::string suffix = "_gate";
+      if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          a.get_bool(key))
+        conv->enable_gate(key.substr(0, key.size() - suffix.size()));
+    }
     // Absent in descriptions written before it existed.
     if (a.has("constant_input") && a.get_bool("constant_input")) conv->enable_constant_input();
     return conv;

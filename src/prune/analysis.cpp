@@ -124,37 +124,39 @@ class Analyzer {
     for (const Tensor& t : node.inputs)
       if (const Activation* a = activation_of(t)) acts.push_back(a);
     if (acts.empty()) return;  // parameter arithmetic (effective weights)
-    const std::string& op = node.op;
     Activation out;
-    if (op == "conv2d") {
-      out = visit_conv(node, *acts[0]);
-    } else if (op == "linear") {
-      out = visit_linear(node, *acts[0]);
-    } else if (op == "batchnorm2d" || op == "batchnorm1d") {
-      out = *acts[0];
-      visit_batch_norm(node, *acts[0]);
-    } else if (op == "relu" || op == "maxpool2d" || op == "avgpool2d" || op == "dropout") {
-      out = *acts[0];
-    } else if (op == "global_avgpool") {
-      out = *acts[0];
-      out.features_per_channel = 1;
-    } else if (op == "flatten" || op == "reshape") {
-      out = visit_reshape(node, *acts[0]);
-    } else if (op == "subsample_pad_channels") {
-      const int64_t before = int64_t(node.attributes.at("pad_before"));
-      out = fresh(node.output_shape);
-      for (size_t c = 0; c < acts[0]->channels.size(); ++c) out.channels[before + c] = acts[0]->channels[c];
-    } else if (op == "add" || op == "mul") {
-      out = visit_elementwise(node, acts);
-    } else if (op == "concat") {
-      for (const Activation* a : acts) {
-        constrain(*a, "concatenated by " + where(node));
-        for (const auto& ch : a->channels) out.channels.push_back(ch);
+    switch (node.kind->channels) {
+      case ChannelRule::Conv: out = visit_conv(node, *acts[0]); break;
+      case ChannelRule::Linear: out = visit_linear(node, *acts[0]); break;
+      case ChannelRule::BatchNorm:
+        out = *acts[0];
+        visit_batch_norm(node, *acts[0]);
+        break;
+      case ChannelRule::PassThrough: out = *acts[0]; break;
+      case ChannelRule::GlobalPool:
+        out = *acts[0];
+        out.features_per_channel = 1;
+        break;
+      case ChannelRule::Reshape: out = visit_reshape(node, *acts[0]); break;
+      case ChannelRule::SubsamplePad: {
+        const int64_t before = int64_t(node.attributes.at("pad_before"));
+        out = fresh(node.output_shape);
+        for (size_t c = 0; c < acts[0]->channels.size(); ++c) out.channels[before + c] = acts[0]->channels[c];
+        break;
       }
-      if (acts.size() != node.inputs.size()) out = fresh(node.output_shape);  // constants mixed in
-    } else {
-      for (const Activation* a : acts) constrain(*a, "reaches " + where(node) + ", which the analysis does not know");
-      out = fresh(node.output_shape);
+      case ChannelRule::Elementwise: out = visit_elementwise(node, acts); break;
+      case ChannelRule::Concat:
+        for (const Activation* a : acts) {
+          constrain(*a, "concatenated by " + where(node));
+          for (const auto& ch : a->channels) out.channels.push_back(ch);
+        }
+        if (acts.size() != node.inputs.size()) out = fresh(node.output_shape);  // constants mixed in
+        break;
+      case ChannelRule::Pins:
+      case ChannelRule::NotInModel:
+        for (const Activation* a : acts) constrain(*a, "reaches " + where(node) + ", which the analysis does not know");
+        out = fresh(node.output_shape);
+        break;
     }
     activations_[&node] = std::move(out);
   }

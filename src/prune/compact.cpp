@@ -4,10 +4,10 @@
 #include <cmath>
 
 #include "prunus/autograd.h"
-#include "prunus/kernels/stripe_conv.h"
 #include "prunus/nn/description.h"
 #include "prunus/rng.h"
 #include "prunus/nn/state.h"
+#include "prunus/prune/granularity.h"
 #include "prunus/prune/model_access.h"
 #include "prunus/prune/stripe_conv2d.h"
 
@@ -68,27 +68,21 @@ std::shared_ptr<nn::Module> rebuild_conv(const nn::Conv2d& conv, const std::vect
     NoGradGuard no_grad;
     effective = conv.effective_weight().detach();
   }
-  const Tensor weight = select(effective, keep_filter, &keep_input);
-  const Tensor bias = conv.bias.defined() ? select(conv.bias, keep_filter) : Tensor();
-  const int64_t F = weight.size(0), C = weight.size(1), KK = weight.size(2) * weight.size(3);
-  // The weight itself as the mask: a stripe is kept where any of its weights is non-zero (as from_dense keeps them).
-  const kernels::StripeConvLayout layout =
-      kernels::stripe_layout_from_mask(int(C), int(F), conv.kernel_size, conv.stride, conv.padding, weight.f32());
-  const int64_t kept = layout.kept_stripes();
-  info.after = weight.shape();
-  const double removed = 1.0 - double(kept) / double(F * KK);
-  if (kept < F * KK && removed >= options.min_removed_stripes &&
-      kernels::stripe_forward_relative_cost(layout) <= options.max_stripe_cost) {
-    auto m = StripeConv2d::from_dense(weight, bias, conv.stride, conv.padding);
-    if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
-    info.stripe_sparse = true;
-    info.stripes_kept = m->stripes();
-    return m;
-  }
-  auto m = std::make_shared<nn::Conv2d>(int(C), int(F), conv.kernel_size, conv.stride, conv.padding, bias.defined());
-  m->weight = learnable(weight);
-  if (bias.defined()) m->bias = learnable(bias);
-  if (conv.constant_input_weight.defined()) m->constant_input_weight = select(conv.constant_input_weight, keep_filter);
+  ThinConv thin;
+  thin.weight = select(effective, keep_filter, &keep_input);
+  thin.bias = conv.bias.defined() ? select(conv.bias, keep_filter) : Tensor();
+  if (conv.constant_input_weight.defined()) thin.constant_input = select(conv.constant_input_weight, keep_filter);
+  thin.stride = conv.stride;
+  thin.padding = conv.padding;
+  const int64_t F = thin.weight.size(0), C = thin.weight.size(1), KK = thin.weight.size(2) * thin.weight.size(3);
+  info.after = thin.weight.shape();
+  for (const Granularity* g : fine_granularities())
+    if (auto m = g->compact_conv(thin, options, info)) return m;
+  auto m = std::make_shared<nn::Conv2d>(int(C), int(F), conv.kernel_size, conv.stride, conv.padding,
+                                        thin.bias.defined());
+  m->weight = learnable(thin.weight);
+  if (thin.bias.defined()) m->bias = learnable(thin.bias);
+  if (thin.constant_input.defined()) m->constant_input_weight = thin.constant_input;
   info.stripes_kept = F * KK;
   return m;
 }

@@ -70,8 +70,9 @@ std::map<std::string, Tensor> traced_inputs(nn::Module& model, const GraphAnalys
   TraceGuard trace;
   const Tensor out = model(x);
   for (const auto& node : topological_order(out))
-    if (modules.count(node->module) && (node->op == "conv2d" || node->op == "linear" || node->op == "batchnorm2d" ||
-                                        node->op == "batchnorm1d"))
+    if (modules.count(node->module) && (node->kind->channels == ChannelRule::Conv ||
+                                        node->kind->channels == ChannelRule::Linear ||
+                                        node->kind->channels == ChannelRule::BatchNorm))
       inputs[node->module] = node->inputs[0].detach();
   return inputs;
 }

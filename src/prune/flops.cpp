@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "prunus/autograd.h"
 #include "prunus/prune/gates.h"
 #include "prunus/prune/model_access.h"
 
@@ -9,26 +10,14 @@ namespace prunus {
 namespace prune {
 namespace {
 
-// The conv's effective weight w * stripe * channel * mask, computed without
-// recording, as a plain array.
+// The conv's effective weight, computed without recording, as a plain array.
 std::vector<float> effective_weight_values(const nn::Conv2d& conv, const std::string& name) {
-  const int64_t F = conv.out_channels, C = conv.in_channels, KK = int64_t(conv.kernel_size) * conv.kernel_size;
-  const float* w = f32_data(conv.weight, "weight of conv '" + name + "'");
-  const float* stripe = conv.stripe_gate.defined() ? f32_data(conv.stripe_gate, "stripe gate of '" + name + "'") : nullptr;
-  const float* channel = conv.channel_gate.defined() ? f32_data(conv.channel_gate, "channel gate of '" + name + "'") : nullptr;
-  const float* mask = conv.mask.defined() ? f32_data(conv.mask, "mask of '" + name + "'") : nullptr;
-  std::vector<float> eff(w, w + F * C * KK);
-  for (int64_t f = 0; f < F; ++f)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t k = 0; k < KK; ++k) {
-        const int64_t i = (f * C + c) * KK + k;
-        float v = eff[i];
-        if (stripe) v *= stripe[f * KK + k];
-        if (channel) v *= channel[f * C + c];
-        if (mask) v *= mask[i];
-        eff[i] = v;
-      }
-  return eff;
+  f32_data(conv.weight, "weight of conv '" + name + "'");
+  for (const auto& [kind, gate] : conv.defined_gates()) f32_data(gate, kind + " gate of '" + name + "'");
+  if (conv.mask.defined()) f32_data(conv.mask, "mask of '" + name + "'");
+  NoGradGuard no_grad;
+  const Tensor eff = conv.effective_weight();
+  return std::vector<float>(eff.f32(), eff.f32() + eff.numel());
 }
 
 std::vector<int64_t> nonzero_per_filter(const std::vector<float>& eff, int64_t F) {
@@ -57,10 +46,18 @@ std::vector<uint8_t> alive_filters(nn::Module& model, const ConvLayer& layer, co
   return alive;
 }
 
-void count_conv(const nn::Conv2d& conv, const ConvLayer& layer, const std::vector<float>& eff, LayerCount& out) {
-  const int64_t F = layer.out_channels, C = layer.in_channels, KK = layer.kernel * layer.kernel;
-  const float* stripe = conv.stripe_gate.defined() ? conv.stripe_gate.f32() : nullptr;
-  const float* channel = conv.channel_gate.defined() ? conv.channel_gate.f32() : nullptr;
+void count_conv(const ConvLayer& layer, const std::vector<float>& eff, LayerCount& out) {
+  const int64_t F = layer.out_channels, C = layer.in_channels, K = layer.kernel, KK = K * K;
+  const std::vector<const Granularity*> fine = fine_granularities();
+  out.groups_alive.assign(granularities().size(), 0);
+  out.removed_by_granularity.assign(granularities().size(), 0);
+  // Per fine granularity: its pattern and, for the filter at hand, which groups have a live weight.
+  std::vector<nn::ConvGatePattern> patterns;
+  std::vector<std::vector<uint8_t>> live(fine.size());
+  for (size_t g = 0; g < fine.size(); ++g) {
+    patterns.push_back(fine[g]->pattern());
+    live[g].resize(groups_per_filter(patterns[g], C, K));
+  }
   const auto& fa = out.filter_alive;
   const auto& ia = out.input_alive;
   for (int64_t f = 0; f < F; ++f) {
@@ -68,31 +65,44 @@ void count_conv(const nn::Conv2d& conv, const ConvLayer& layer, const std::vecto
       out.removed_by_filter += C * KK;
       continue;
     }
-    std::vector<uint8_t> stripe_dead(KK), kernel_dead(C);
-    for (int64_t k = 0; k < KK; ++k) {
-      bool any = false;
-      for (int64_t c = 0; c < C && !any; ++c) any = ia[c] && eff[(f * C + c) * KK + k] != 0.0f;
-      stripe_dead[k] = (stripe && stripe[f * KK + k] == 0.0f) || !any;
-      if (!stripe_dead[k]) ++out.stripes_alive;
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      bool any = false;
-      for (int64_t k = 0; k < KK && !any; ++k) any = eff[(f * C + c) * KK + k] != 0.0f;
-      kernel_dead[c] = (channel && channel[f * C + c] == 0.0f) || !any;
-      if (ia[c] && !kernel_dead[c]) ++out.kernels_alive;
-    }
+    const int64_t first = f * C * KK;
+    for (auto& groups : live) std::fill(groups.begin(), groups.end(), uint8_t(0));
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t k = 0; k < KK; ++k) {
-        if (!ia[c]) ++out.removed_by_input;
-        else if (stripe_dead[k]) ++out.removed_by_stripe;
-        else if (kernel_dead[c]) ++out.removed_by_channel;
-        else if (eff[(f * C + c) * KK + k] == 0.0f) ++out.removed_by_weight;
-        else ++out.weights_alive;
-      }
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = 0; j < K; ++j)
+          if (ia[c] && eff[first + (c * K + i) * K + j] != 0.0f)
+            for (size_t g = 0; g < fine.size(); ++g) live[g][group_index(patterns[g], C, K, 0, c, i, j)] = 1;
+    for (size_t g = 0; g < fine.size(); ++g)
+      out.groups_alive[fine[g]->id()] += std::count(live[g].begin(), live[g].end(), uint8_t(1));
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = 0; j < K; ++j) {
+          if (!ia[c]) {
+            ++out.removed_by_input;
+            continue;
+          }
+          size_t g = 0;
+          while (g < fine.size() && live[g][group_index(patterns[g], C, K, 0, c, i, j)]) ++g;
+          if (g < fine.size()) ++out.removed_by_granularity[fine[g]->id()];
+          else ++out.weights_alive;
+        }
   }
+  for (const Granularity* g : granularities())
+    if (g->removes_filters()) {
+      out.groups_alive[g->id()] = std::count(fa.begin(), fa.end(), uint8_t(1));
+      out.removed_by_granularity[g->id()] = out.removed_by_filter;
+    }
 }
 
 }  // namespace
+
+int64_t LayerCount::alive_groups(const Granularity& g) const {
+  return size_t(g.id()) < groups_alive.size() ? groups_alive[g.id()] : 0;
+}
+
+int64_t LayerCount::removed_by(const Granularity& g) const {
+  return size_t(g.id()) < removed_by_granularity.size() ? removed_by_granularity[g.id()] : 0;
+}
 
 double ModelCount::flops_reduction() const {
   return dense_macs > 0 ? 1.0 - double(macs) / double(dense_macs) : 0.0;
@@ -166,7 +176,7 @@ ModelCount count_model(nn::Module& model, const GraphAnalysis& analysis) {
     c.inputs = layer.in_channels;
     c.inputs_alive = std::count(c.input_alive.begin(), c.input_alive.end(), uint8_t(1));
     c.weights = layer.out_channels * layer.in_channels * layer.kernel * layer.kernel;
-    count_conv(*conv, layer, effective[i], c);
+    count_conv(layer, effective[i], c);
     const int64_t positions = layer.out_height * layer.out_width;
     c.dense_macs = c.weights * positions;
     c.macs = c.weights_alive * positions;

@@ -11,14 +11,8 @@ namespace prune {
 namespace {
 
 // Gate elements per filter of a gate tensor of that kind.
-int64_t per_filter(const ConvLayer& layer, GateKind kind) {
-  switch (kind) {
-    case GateKind::Filter: return 1;
-    case GateKind::Stripe: return layer.kernel * layer.kernel;
-    case GateKind::Channel: return layer.in_channels;
-    case GateKind::Weight: return layer.in_channels * layer.kernel * layer.kernel;
-  }
-  return 1;
+int64_t per_filter(const ConvLayer& layer, const Granularity& kind) {
+  return groups_per_filter(kind.pattern(), layer.in_channels, layer.kernel);
 }
 
 std::vector<int64_t> nonzero_per_filter(const Tensor& t, int64_t filters) {
@@ -53,43 +47,40 @@ GateZeroer::GateZeroer(nn::Module& model, const GraphAnalysis& analysis, const P
     for (int64_t f = 0; f < F; ++f)
       if (count_.convs[i].nonzero_weights[f] == 0) live.filter_live[f] = 0;
     const ConvGates& g = state.convs[i];
-    if (g.stripe && conv->stripe_gate.defined()) live.stripes = nonzero_per_filter(conv->stripe_gate, F);
-    if (g.channel && conv->channel_gate.defined()) live.kernels = nonzero_per_filter(conv->channel_gate, F);
-    if (g.weight) live.weights = nonzero_per_filter(conv->weight, F);
+    live.nonzero.resize(granularities().size());
+    for (const Granularity* kind : g.kinds.list) {
+      if (kind->removes_filters()) continue;
+      const Tensor gate = kind->gate(model, g);
+      if (gate.defined()) live.nonzero[kind->id()] = nonzero_per_filter(gate, F);
+    }
     for (int64_t f = 0; f < F; ++f) {
-      for (const auto* counts : {&live.stripes, &live.kernels, &live.weights})
-        if (!counts->empty() && (*counts)[f] == 0) live.filter_live[f] = 0;
+      for (const auto& counts : live.nonzero)
+        if (!counts.empty() && counts[f] == 0) live.filter_live[f] = 0;
       live.live_filters += live.filter_live[f];
     }
   }
 }
 
-Tensor GateZeroer::gate_tensor(int conv_index, GateKind kind) const {
+Tensor GateZeroer::gate_tensor(int conv_index, const Granularity& kind) const {
   const ConvLayer& layer = analysis_.convs[conv_index];
-  auto conv = conv_module(model_, layer.name);
-  switch (kind) {
-    case GateKind::Filter: return layer.bn.empty() ? conv->weight : batch_norm_module(model_, layer.bn)->weight;
-    case GateKind::Stripe: return conv->stripe_gate;
-    case GateKind::Channel: return conv->channel_gate;
-    case GateKind::Weight: return conv->weight;
-  }
-  return Tensor();
+  // A filter of a conv without BN has no gate: its weights are what zero() sets to zero.
+  if (kind.removes_filters() && layer.bn.empty()) return conv_module(model_, layer.name)->weight;
+  return kind.gate(model_, state_.convs[conv_index]);
 }
 
 std::vector<GateCandidate> GateZeroer::candidates(GateNormalization normalization) const {
   std::vector<GateCandidate> result;
   // Sum and count of magnitudes per (conv, kind); the model-wide mean adds the convs up.
-  const size_t convs = analysis_.convs.size();
-  std::vector<double> sum(convs * 4, 0.0);
-  std::vector<int64_t> n(convs * 4, 0);
+  const size_t convs = analysis_.convs.size(), kinds = granularities().size();
+  std::vector<double> sum(convs * kinds, 0.0);
+  std::vector<int64_t> n(convs * kinds, 0);
   for (size_t i = 0; i < convs; ++i) {
     const ConvGates& g = state_.convs[i];
-    for (GateKind kind : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight}) {
-      if (!g.has(kind)) continue;
-      const Tensor t = gate_tensor(int(i), kind);
+    for (const Granularity* kind : g.kinds.list) {
+      const Tensor t = gate_tensor(int(i), *kind);
       if (!t.defined()) continue;
       const float* v = f32_data(t, "gate tensor");
-      const int64_t row = per_filter(analysis_.convs[i], kind);
+      const int64_t row = per_filter(analysis_.convs[i], *kind);
       for (int64_t j = 0; j < t.numel(); ++j) {
         if (v[j] == 0.0f || !live_[i].filter_live[j / row]) continue;
         GateCandidate c;
@@ -98,27 +89,27 @@ std::vector<GateCandidate> GateZeroer::candidates(GateNormalization normalizatio
         c.index = j;
         c.magnitude = std::abs(double(v[j]));
         c.tie_break = double(j) / double(t.numel());
-        sum[i * 4 + int(kind)] += c.magnitude;
-        ++n[i * 4 + int(kind)];
+        sum[i * kinds + kind->id()] += c.magnitude;
+        ++n[i * kinds + kind->id()];
         result.push_back(c);
       }
     }
   }
   if (normalization == GateNormalization::Kind)
-    for (int kind = 0; kind < 4; ++kind) {
+    for (size_t kind = 0; kind < kinds; ++kind) {
       double total = 0;
       int64_t count = 0;
       for (size_t i = 0; i < convs; ++i) {
-        total += sum[i * 4 + kind];
-        count += n[i * 4 + kind];
+        total += sum[i * kinds + kind];
+        count += n[i * kinds + kind];
       }
       for (size_t i = 0; i < convs; ++i) {
-        sum[i * 4 + kind] = total;
-        n[i * 4 + kind] = count;
+        sum[i * kinds + kind] = total;
+        n[i * kinds + kind] = count;
       }
     }
   for (GateCandidate& c : result) {
-    const size_t k = size_t(c.conv) * 4 + size_t(c.kind);
+    const size_t k = size_t(c.conv) * kinds + size_t(c.kind->id());
     c.score = c.magnitude / (sum[k] / double(n[k]));
   }
   return result;
@@ -142,7 +133,7 @@ std::vector<GateCandidate> GateZeroer::filter_norm_candidates() const {
       for (int64_t k = f * row; k < (f + 1) * row; ++k) norm += std::abs(double(w[k]));
       GateCandidate c;
       c.conv = int(i);
-      c.kind = GateKind::Filter;
+      c.kind = &granularity("filter");
       c.index = f;
       c.magnitude = norm;
       c.tie_break = double(f) / double(layer.out_channels);
@@ -160,17 +151,17 @@ bool GateZeroer::zero(const GateCandidate& c) {
                " out of range");
   const ConvLayer& layer = analysis_.convs[c.conv];
   ConvLive& live = live_[c.conv];
-  const int64_t f = c.index / per_filter(layer, c.kind);
+  PRUNUS_CHECK(c.kind, "prune: gate candidate without a granularity");
+  const bool filter_level = c.kind->removes_filters();
+  const int64_t f = c.index / per_filter(layer, *c.kind);
   if (f < 0 || f >= layer.out_channels || !live.filter_live[f]) return false;
-  std::vector<int64_t>* counts = c.kind == GateKind::Stripe    ? &live.stripes
-                                 : c.kind == GateKind::Channel ? &live.kernels
-                                 : c.kind == GateKind::Weight  ? &live.weights
-                                                               : nullptr;
-  const bool kills = c.kind == GateKind::Filter || (counts && !counts->empty() && (*counts)[f] == 1);
+  std::vector<int64_t>* counts =
+      !filter_level && size_t(c.kind->id()) < live.nonzero.size() ? &live.nonzero[c.kind->id()] : nullptr;
+  const bool kills = filter_level || (counts && !counts->empty() && (*counts)[f] == 1);
   if (kills && live.live_filters <= 1) return false;
-  const Tensor t = gate_tensor(c.conv, c.kind);
+  const Tensor t = gate_tensor(c.conv, *c.kind);
   float* v = f32_data(t, "gate tensor");
-  if (c.kind == GateKind::Filter && layer.bn.empty()) {
+  if (filter_level && layer.bn.empty()) {
     // No BN to gate it: the filter's weights go to zero.
     const int64_t row = t.numel() / layer.out_channels;
     for (int64_t k = f * row; k < (f + 1) * row; ++k) {

@@ -10,43 +10,31 @@
 namespace prunus {
 namespace prune {
 
-const char* gate_kind_name(GateKind kind) {
-  switch (kind) {
-    case GateKind::Filter: return "filter";
-    case GateKind::Channel: return "channel";
-    case GateKind::Stripe: return "stripe";
-    case GateKind::Weight: return "weight";
-  }
-  return "?";
+Granularities::Granularities() {
+  add(granularity("filter"));
+  add(granularity("stripe"));
 }
 
-bool Granularities::has(GateKind kind) const {
-  switch (kind) {
-    case GateKind::Filter: return filter;
-    case GateKind::Channel: return channel;
-    case GateKind::Stripe: return stripe;
-    case GateKind::Weight: return weight;
-  }
-  return false;
+bool Granularities::has(const Granularity& g) const { return std::find(list.begin(), list.end(), &g) != list.end(); }
+
+void Granularities::add(const Granularity& g) {
+  if (has(g)) return;
+  list.push_back(&g);
+  std::sort(list.begin(), list.end(), [](const Granularity* x, const Granularity* y) { return x->id() < y->id(); });
 }
 
-Granularities Granularities::parse(const std::string& list) {
+Granularities Granularities::parse(const std::string& text) {
   Granularities g;
-  g.filter = g.stripe = g.channel = g.weight = false;
+  g.list.clear();
   std::string word;
-  std::istringstream in(list);
-  bool any = false;
   auto take = [&](const std::string& w) {
     if (w.empty()) return;
-    if (w == "filter") g.filter = true;
-    else if (w == "stripe") g.stripe = true;
-    else if (w == "channel") g.channel = true;
-    else if (w == "weight") g.weight = true;
-    else PRUNUS_FAIL("prune granularities '", list, "': unknown granularity '", w,
-                     "'; expected a list of filter, channel, stripe, weight (e.g. \"filter,stripe\")");
-    any = true;
+    const Granularity* found = find_granularity(w);
+    PRUNUS_CHECK(found, "prune granularities '", text, "': unknown granularity '", w, "'; expected a list of ",
+                 granularity_names(), " (e.g. \"filter,stripe\")");
+    g.add(*found);
   };
-  for (char c : list) {
+  for (char c : text) {
     if (c == ',' || c == '+' || c == ' ') {
       take(word);
       word.clear();
@@ -55,25 +43,14 @@ Granularities Granularities::parse(const std::string& list) {
     }
   }
   take(word);
-  PRUNUS_CHECK(any, "prune granularities '", list, "': name at least one of filter, channel, stripe, weight");
+  PRUNUS_CHECK(!g.list.empty(), "prune granularities '", text, "': name at least one of ", granularity_names());
   return g;
 }
 
 std::string Granularities::str() const {
   std::string s;
-  for (GateKind k : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight})
-    if (has(k)) s += (s.empty() ? "" : ",") + std::string(gate_kind_name(k));
+  for (const Granularity* g : list) s += (s.empty() ? "" : ",") + g->name();
   return s.empty() ? "none" : s;
-}
-
-bool ConvGates::has(GateKind kind) const {
-  switch (kind) {
-    case GateKind::Filter: return filter;
-    case GateKind::Channel: return channel;
-    case GateKind::Stripe: return stripe;
-    case GateKind::Weight: return weight;
-  }
-  return false;
 }
 
 PruneState plan_gates(const GraphAnalysis& analysis, const GateOptions& options) {
@@ -92,47 +69,33 @@ PruneState plan_gates(const GraphAnalysis& analysis, const GateOptions& options)
     const bool excluded = (options.exclude_first_conv && i == 0) ||
                           std::find(options.excluded_convs.begin(), options.excluded_convs.end(), conv.name) !=
                               options.excluded_convs.end();
-    if (!excluded) {
-      g.filter = options.granularities.filter && !conv.in_d && !conv.bn.empty();
-      g.stripe = options.granularities.stripe;
-      g.channel = options.granularities.channel;
-      g.weight = options.granularities.weight;
-    }
+    if (!excluded)
+      for (const Granularity* kind : options.granularities.list)
+        if (kind->applies_to(conv)) g.kinds.add(*kind);
     state.convs.push_back(g);
   }
   return state;
 }
 
 void enable_gates(nn::Module& model, const PruneState& state) {
-  for (const ConvGates& g : state.convs) {
-    auto conv = conv_module(model, g.conv);
-    if (g.stripe) conv->enable_stripe_gate();
-    if (g.channel) conv->enable_channel_gate();
-  }
+  for (const ConvGates& g : state.convs)
+    for (const Granularity* kind : g.kinds.list) kind->enable(model, g);
 }
 
-void init_filter_gates(nn::Module& model, const PruneState& state, double value) {
+void initialize_gates(nn::Module& model, const PruneState& state, double bn_gate_init) {
   for (const ConvGates& g : state.convs)
-    if (g.filter) batch_norm_module(model, g.bn)->weight.fill_(value);
+    for (const Granularity* kind : g.kinds.list) kind->initialize(model, g, bn_gate_init);
 }
 
 std::vector<GateTensor> gate_tensors(nn::Module& model, const PruneState& state) {
   std::vector<GateTensor> gates;
   for (size_t i = 0; i < state.convs.size(); ++i) {
     const ConvGates& g = state.convs[i];
-    auto conv = conv_module(model, g.conv);
-    if (g.filter) gates.push_back({int(i), GateKind::Filter, batch_norm_module(model, g.bn)->weight});
-    if (g.channel) {
-      PRUNUS_CHECK(conv->channel_gate.defined(), "prune: conv '", g.conv,
-                   "' has no channel gate; call enable_gates first");
-      gates.push_back({int(i), GateKind::Channel, conv->channel_gate});
+    for (const Granularity* kind : g.kinds.list) {
+      Tensor t = kind->gate(model, g);
+      PRUNUS_CHECK(t.defined(), "prune: conv '", g.conv, "' has no ", kind->name(), " gate; call enable_gates first");
+      gates.push_back({int(i), kind, t});
     }
-    if (g.stripe) {
-      PRUNUS_CHECK(conv->stripe_gate.defined(), "prune: conv '", g.conv,
-                   "' has no stripe gate; call enable_gates first");
-      gates.push_back({int(i), GateKind::Stripe, conv->stripe_gate});
-    }
-    if (g.weight) gates.push_back({int(i), GateKind::Weight, conv->weight});
   }
   return gates;
 }
@@ -191,17 +154,17 @@ int64_t strongest_filter(nn::Module& model, const ConvLayer& layer, const std::v
 namespace {
 
 // "Whether any weight under the gate is unmasked", per gate element.
-Tensor gate_mask_from(const Tensor& mask, const Shape& gate_shape) {
+Tensor gate_mask_from(const Tensor& mask, const nn::ConvGatePattern& pattern) {
   const Shape& s = mask.shape();  // [F,C,K,K]
-  Tensor out = Tensor::zeros(gate_shape);
+  const int64_t F = s[0], C = s[1], K = s[2];
+  Tensor out = Tensor::zeros(pattern.shape(F, C, K));
   const float* m = mask.f32();
   float* o = out.f32();
-  const bool stripe = gate_shape[1] == 1;
-  const int64_t C = s[1], KK = s[2] * s[3];
-  for (int64_t f = 0; f < s[0]; ++f)
+  for (int64_t f = 0; f < F; ++f)
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t k = 0; k < KK; ++k)
-        if (m[(f * C + c) * KK + k] != 0.0f) o[stripe ? f * KK + k : f * C + c] = 1.0f;
+      for (int64_t i = 0; i < K; ++i)
+        for (int64_t j = 0; j < K; ++j)
+          if (m[((f * C + c) * K + i) * K + j] != 0.0f) o[group_index(pattern, C, K, f, c, i, j)] = 1.0f;
   return out;
 }
 
@@ -219,9 +182,8 @@ void register_masks(optim::SGD& optimizer, nn::Module& model, const GraphAnalysi
     if (!conv->mask.defined()) continue;
     f32_data(conv->mask, "mask of conv '" + layer.name + "'");
     set(conv->weight, conv->mask);
-    if (conv->stripe_gate.defined()) set(conv->stripe_gate, gate_mask_from(conv->mask, conv->stripe_gate.shape()));
-    if (conv->channel_gate.defined())
-      set(conv->channel_gate, gate_mask_from(conv->mask, conv->channel_gate.shape()));
+    for (const auto& [kind, gate] : conv->defined_gates())
+      set(gate, gate_mask_from(conv->mask, *nn::find_conv_gate_kind(kind)));
     const std::vector<bool> removed = removed_filters(model, layer);
     if (std::none_of(removed.begin(), removed.end(), [](bool r) { return r; })) continue;
     if (conv->bias.defined()) {

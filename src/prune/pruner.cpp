@@ -11,20 +11,14 @@
 
 namespace prunus {
 namespace prune {
-namespace {
-
-double threshold_of(const PrunerOptions& o, GateKind kind) {
-  switch (kind) {
-    case GateKind::Filter: return o.filter_threshold;
-    case GateKind::Channel: return o.channel_threshold;
-    case GateKind::Stripe: return o.stripe_threshold;
-    case GateKind::Weight: return o.weight_threshold;
-  }
-  return 0;
+double PrunerOptions::threshold(const Granularity& kind) const {
+  const auto it = thresholds.find(kind.name());
+  return it == thresholds.end() ? 0.0 : it->second;
 }
 
-
-}  // namespace
+int64_t FinePrune::of(const Granularity& kind) const {
+  return size_t(kind.id()) < masked.size() ? masked[kind.id()] : 0;
+}
 
 int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const PruneState& state,
                          const PrunerOptions& thresholds) {
@@ -33,7 +27,7 @@ int64_t zero_gates_below(nn::Module& model, const GraphAnalysis& analysis, const
   sort_weakest_first(candidates, /*by_score=*/false);
   int64_t zeroed = 0;
   for (const GateCandidate& c : candidates)
-    if (c.magnitude < threshold_of(thresholds, c.kind) && zeroer.zero(c)) ++zeroed;
+    if (c.magnitude < thresholds.threshold(*c.kind) && zeroer.zero(c)) ++zeroed;
   return zeroed;
 }
 
@@ -108,49 +102,50 @@ FinePrune fine_prune(nn::Module& model, const GraphAnalysis& analysis, const Pru
   const FilterRemoval dead = coarse_prune(model, analysis);
   if (removed) *removed = dead;
   FinePrune result;
+  result.masked.assign(granularities().size(), 0);
+  const std::vector<const Granularity*> fine = fine_granularities();
   for (size_t i = 0; i < analysis.convs.size(); ++i) {
     const ConvLayer& layer = analysis.convs[i];
     auto conv = conv_module(model, layer.name);
-    const int64_t F = layer.out_channels, C = layer.in_channels, KK = layer.kernel * layer.kernel;
-    const float* stripe = conv->stripe_gate.defined() ? f32_data(conv->stripe_gate, "stripe gate") : nullptr;
-    const float* channel = conv->channel_gate.defined() ? f32_data(conv->channel_gate, "channel gate") : nullptr;
-    const bool weight_level = state.convs[i].weight;
-    if (!stripe && !channel && !weight_level) continue;
+    const int64_t F = layer.out_channels, C = layer.in_channels, K = layer.kernel, row_size = C * K * K;
+    // The gates fine pruning reads: every defined conv gate, and the weight
+    // itself where the plan gates it.
+    std::vector<std::pair<const Granularity*, const float*>> gates;
+    for (const Granularity* kind : fine) {
+      if (kind->gate_is_weight() && !state.convs[i].has(*kind)) continue;
+      const Tensor gate = kind->gate(model, state.convs[i]);
+      if (gate.defined()) gates.emplace_back(kind, f32_data(gate, kind->name() + " gate of '" + layer.name + "'"));
+    }
+    if (gates.empty()) continue;
     conv->enable_mask();
     float* mask = f32_data(conv->mask, "mask of conv '" + layer.name + "'");
-    const float* w = f32_data(conv->weight, "weight of conv '" + layer.name + "'");
     const std::vector<bool> removed = removed_filters(model, layer);
-    std::vector<float> row(C * KK);
+    std::vector<float> row(row_size);
+    std::vector<int64_t> newly_masked(gates.size());
     for (int64_t f = 0; f < F; ++f) {
       if (removed[f]) continue;
-      float* m = mask + f * C * KK;
-      std::copy(m, m + C * KK, row.begin());
-      int64_t stripes = 0, kernels = 0, weights = 0;
-      for (int64_t k = 0; k < KK && stripe; ++k) {
-        if (stripe[f * KK + k] != 0.0f) continue;
-        bool newly = false;
-        for (int64_t c = 0; c < C; ++c) newly |= std::exchange(row[c * KK + k], 0.0f) != 0.0f;
-        stripes += newly;
+      float* m = mask + f * row_size;
+      std::copy(m, m + row_size, row.begin());
+      for (size_t g = 0; g < gates.size(); ++g) {
+        const nn::ConvGatePattern pattern = gates[g].first->pattern();
+        const float* gate = gates[g].second;
+        std::vector<uint8_t> changed(groups_per_filter(pattern, C, K), 0);
+        const int64_t first_group = f * int64_t(changed.size());
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t y = 0; y < K; ++y)
+            for (int64_t x = 0; x < K; ++x) {
+              const int64_t group = group_index(pattern, C, K, f, c, y, x);
+              if (gate[group] != 0.0f) continue;
+              changed[group - first_group] |= std::exchange(row[(c * K + y) * K + x], 0.0f) != 0.0f;
+            }
+        newly_masked[g] = std::count(changed.begin(), changed.end(), uint8_t(1));
       }
-      for (int64_t c = 0; c < C && channel; ++c) {
-        if (channel[f * C + c] != 0.0f) continue;
-        bool newly = false;
-        for (int64_t k = 0; k < KK; ++k) newly |= std::exchange(row[c * KK + k], 0.0f) != 0.0f;
-        kernels += newly;
-      }
-      for (int64_t j = 0; j < C * KK && weight_level; ++j)
-        if (w[f * C * KK + j] == 0.0f && row[j] != 0.0f) {
-          row[j] = 0.0f;
-          ++weights;
-        }
       // A filter outside D with nothing left is removed by coarse_prune, except
       // the one it keeps so that the conv is not empty: its row stays as it is
       // (its zero gates already silence it), so it is not taken for removed.
       if (!layer.in_d && std::all_of(row.begin(), row.end(), [](float v) { return v == 0.0f; })) continue;
       std::copy(row.begin(), row.end(), m);
-      result.stripes += stripes;
-      result.kernels += kernels;
-      result.weights += weights;
+      for (size_t g = 0; g < gates.size(); ++g) result.masked[gates[g].first->id()] += newly_masked[g];
     }
   }
   return result;
@@ -166,9 +161,10 @@ PruneOutcome zero_gates_for_target(nn::Module& model, const GraphAnalysis& analy
   log << "zero gates after sparse training: FLOPs -" << 100 * out.flops_reduction_before << "%\n";
   if (options.use_thresholds) {
     out.gates_thresholded = zero_gates_below(model, analysis, state, options);
-    log << "thresholds (filter " << options.filter_threshold << ", channel " << options.channel_threshold
-        << ", stripe " << options.stripe_threshold << ", weight " << options.weight_threshold << "): "
-        << out.gates_thresholded << " gates zeroed, FLOPs -" << 100 * flops_reduction(model, analysis) << "%\n";
+    log << "thresholds (";
+    for (const Granularity* kind : granularities())
+      log << (kind->id() ? ", " : "") << kind->name() << " " << options.threshold(*kind);
+    log << "): " << out.gates_thresholded << " gates zeroed, FLOPs -" << 100 * flops_reduction(model, analysis) << "%\n";
   }
   if (options.target_flops_reduction > 0) {
     out.top_up = top_up(model, analysis, state, options.target_flops_reduction, options.top_up_step,
@@ -196,8 +192,10 @@ void remove_zeroed_structures(nn::Module& model, const GraphAnalysis& analysis, 
   log << "coarse: " << out.filters.filters << " filters removed (" << out.filters.folded
       << " constants folded exactly into consumers, " << out.filters.approximate << " as per-channel averages, "
       << out.filters.not_foldable << " without a BN or bias to fold into)\n";
-  log << "fine: " << out.fine.stripes << " stripes, " << out.fine.kernels << " channels, " << out.fine.weights
-      << " weights masked; FLOPs -" << 100 * out.flops_reduction_after << "%\n";
+  log << "fine: ";
+  const std::vector<const Granularity*> fine = fine_granularities();
+  for (size_t g = 0; g < fine.size(); ++g) log << (g ? ", " : "") << out.fine.of(*fine[g]) << " " << fine[g]->plural();
+  log << " masked; FLOPs -" << 100 * out.flops_reduction_after << "%\n";
   out.log += log.str();
 }
 

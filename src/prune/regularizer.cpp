@@ -24,7 +24,7 @@ double controller_goal(const RegularizerOptions& options, int epoch) {
 }
 
 std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
-                                    const PruneState& state, GateKind kind) {
+                                    const PruneState& state, const Granularity& kind) {
   const size_t n = analysis.convs.size();
   PRUNUS_CHECK(state.convs.size() == n && count.convs.size() == n,
                "prune regularizer: the prune state, the count and the analysis describe different models");
@@ -33,19 +33,8 @@ std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis
   int layers = 0;
   for (size_t i = 0; i < n; ++i) {
     if (!state.convs[i].has(kind)) continue;
-    const LayerCount& c = count.convs[i];
-    double macs = double(c.macs), groups = 0;
-    switch (kind) {
-      case GateKind::Filter:
-        for (const ChannelUser& u : analysis.convs[i].consumers)
-          macs += double(u.kind == ChannelUser::Kind::Conv ? count.convs[analysis.conv_index(u.module)].macs
-                                                           : count.linears[analysis.linear_index(u.module)].macs);
-        groups = double(c.filters_alive);
-        break;
-      case GateKind::Stripe: groups = double(c.stripes_alive); break;
-      case GateKind::Channel: groups = double(c.kernels_alive); break;
-      case GateKind::Weight: groups = double(c.weights_alive); break;
-    }
+    const double macs = kind.structure_macs(count, analysis, i);
+    const double groups = double(count.convs[i].alive_groups(kind));
     if (groups <= 0) continue;  // nothing left to push
     macs_per_group[i] = macs / groups;
     sum += macs_per_group[i];
@@ -88,17 +77,16 @@ std::vector<std::pair<GateTensor, Tensor>> AdaptiveL1::strengths() {
     return result;
   }
   const ModelCount count = count_model(model_, analysis_);
-  std::vector<std::vector<double>> a(4);
-  for (GateKind kind : {GateKind::Filter, GateKind::Channel, GateKind::Stripe, GateKind::Weight})
-    if (state_.granularities.has(kind)) a[int(kind)] = structure_terms(count, analysis_, state_, kind);
+  std::vector<std::vector<double>> a(granularities().size());
+  for (const Granularity* kind : state_.granularities.list)
+    a[kind->id()] = structure_terms(count, analysis_, state_, *kind);
   for (const GateTensor& g : gates) {
-    const float* s = f32_data(g.tensor, std::string(gate_kind_name(g.kind)) + " gate of '" +
-                                            analysis_.convs[g.conv].name + "'");
+    const float* s = f32_data(g.tensor, g.kind->name() + " gate of '" + analysis_.convs[g.conv].name + "'");
     const int64_t n = g.tensor.numel();
     double mean = 0;
     for (int64_t i = 0; i < n; ++i) mean += std::abs(double(s[i]));
     mean /= double(std::max<int64_t>(n, 1));
-    const double layer = a[int(g.kind)].empty() ? 0.0 : a[int(g.kind)][g.conv];
+    const double layer = a[g.kind->id()].empty() ? 0.0 : a[g.kind->id()][g.conv];
     Tensor strength = Tensor::empty(g.tensor.shape());
     float* out = strength.f32();
     for (int64_t i = 0; i < n; ++i)

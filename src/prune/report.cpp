@@ -93,20 +93,26 @@ std::string report_markdown(const PruneReport& r) {
     for (const StageAccuracy& a : r.accuracy) out << "| " << a.stage << " | " << fixed(100 * a.top1, 2) << "% |\n";
     out << "\n";
   }
+  const std::vector<const Granularity*> fine = fine_granularities();
   out << "## Layers\n\n";
   out << "| layer | D | weight before | weight after | params before | params after | MACs before | MACs after "
-         "| kept | removed by filter | stripe | channel | weight |\n";
-  out << "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+         "| kept | removed by filter |";
+  for (const Granularity* g : fine) out << " " << g->name() << " |";
+  out << "\n|---|---|---|---|---|---|---|---|---|---|";
+  for (size_t g = 0; g < fine.size(); ++g) out << "---|";
+  out << "\n";
   for (const LayerCount* l : layers_of(r)) {
     out << "| " << l->name << " | " << (l->in_d ? "D" : "") << " | " << shape_text(l->dense_shape) << " | "
         << shape_text(shape_after(*l)) << " | " << l->dense_params << " | " << l->params << " | " << l->dense_macs
         << " | " << l->macs << " | " << percent(l->macs, l->dense_macs) << "% | "
-        << percent(l->removed_by_filter + l->removed_by_input, l->weights) << "% | "
-        << percent(l->removed_by_stripe, l->weights) << "% | " << percent(l->removed_by_channel, l->weights)
-        << "% | " << percent(l->removed_by_weight, l->weights) << "% |\n";
+        << percent(l->removed_by_filter + l->removed_by_input, l->weights) << "% |";
+    for (const Granularity* g : fine) out << " " << percent(l->removed_by(*g), l->weights) << "% |";
+    out << "\n";
   }
   out << "| **total** | | | | " << c.dense_params << " | " << c.params << " | " << c.dense_macs << " | " << c.macs
-      << " | " << percent(c.macs, c.dense_macs) << "% | | | | |\n\n";
+      << " | " << percent(c.macs, c.dense_macs) << "% |";
+  for (size_t g = 0; g <= fine.size(); ++g) out << " |";
+  out << "\n\n";
   out << "Removed by filter includes the input channels that producers' removed filters take away.\n\n";
   if (!r.lambda_trace.empty()) {
     out << "## lambda0 trace\n\n| epoch | lambda0 | FLOPs reduction r | goal | next lambda0 |\n|---|---|---|---|---|\n";
@@ -143,6 +149,7 @@ std::string report_json(const PruneReport& r) {
         << ", \"next_lambda0\": " << number(e.next_lambda0) << "}";
   }
   out << "],\n  \"layers\": [";
+  const std::vector<const Granularity*> fine = fine_granularities();
   const auto layers = layers_of(r);
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerCount& l = *layers[i];
@@ -151,9 +158,11 @@ std::string report_json(const PruneReport& r) {
         << ", \"shape_before\": " << json_shape(l.dense_shape) << ", \"shape_after\": " << json_shape(shape_after(l))
         << ", \"params_before\": " << l.dense_params << ", \"params_after\": " << l.params
         << ", \"macs_before\": " << l.dense_macs << ", \"macs_after\": " << l.macs << ", \"weights\": " << l.weights
-        << ", \"removed_by_filter\": " << l.removed_by_filter << ", \"removed_by_input\": " << l.removed_by_input
-        << ", \"removed_by_stripe\": " << l.removed_by_stripe << ", \"removed_by_channel\": " << l.removed_by_channel
-        << ", \"removed_by_weight\": " << l.removed_by_weight << ", \"stripes_alive\": " << l.stripes_alive << "}";
+        << ", \"removed_by_filter\": " << l.removed_by_filter << ", \"removed_by_input\": " << l.removed_by_input;
+    for (const Granularity* g : fine) out << ", \"removed_by_" << g->name() << "\": " << l.removed_by(*g);
+    for (const Granularity* g : fine)
+      if (g->alive_count_in_report()) out << ", \"" << g->plural() << "_alive\": " << l.alive_groups(*g);
+    out << "}";
   }
   out << "],\n  \"notes\": [";
   for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << io::json_quote(r.notes[i]);

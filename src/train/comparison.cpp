@@ -12,6 +12,7 @@
 
 #include "prunus/io/checkpoint.h"
 #include "prunus/io/config.h"
+#include "prunus/prune/method.h"
 #include "prunus/train/json.h"
 #include "prunus/train/pipeline_records.h"
 #include "prunus/train/prune_pipeline.h"
@@ -262,11 +263,12 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
                        {"train.seed", std::to_string(seed)},
                        {"prune.baseline_checkpoint", baseline_file}};
         // A constant L1 strength needs to be about the adaptive one's mean to make any zeros at all.
+        const prune::MethodPreset preset = prune::method_preset(method);
         const double plain = c.get_float("compare.plain_lambda0");
-        if (plain > 0 && (method == "slimming" || method == "swp" || method == "full_plain_l1"))
+        if (plain > 0 && preset.sparse_training && !preset.adaptive)
           r.overrides.push_back({"prune.lambda0", exact_number(plain)});
         // No sparse phase: its epochs go to fine-tuning, so every method trains as long.
-        if (method == "l1norm")
+        if (!preset.sparse_training)
           r.overrides.push_back({"prune.finetune_epochs", std::to_string(c.get_int("prune.sparse_epochs") +
                                                                          c.get_int("prune.finetune_epochs"))});
         if (wanted(method)) per_seed.push_back(r);

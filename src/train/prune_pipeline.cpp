@@ -42,7 +42,7 @@ class Pipeline {
     ctx_.log = options.log;
     batch_size_ = static_cast<int>(config.get_int("train.batch_size"));
     preset_ = prune::method_preset(config.get_string("prune.method"));
-    if (preset_.method == prune::Method::Full || preset_.method == prune::Method::FullPlainL1) {
+    if (preset_.granularities_configurable) {
       std::string list;
       for (const auto& g : config.get_list("prune.granularities")) list += (list.empty() ? "" : ",") + g;
       preset_.granularities = prune::Granularities::parse(list);
@@ -135,7 +135,7 @@ std::shared_ptr<nn::Module> Pipeline::dense_model() {
                shape_str(data_.input_shape()));
   for (const auto& [name, module] : model->named_modules())
     if (auto* conv = dynamic_cast<nn::Conv2d*>(module.get()))
-      PRUNUS_CHECK(!conv->mask.defined() && !conv->stripe_gate.defined() && !conv->channel_gate.defined(),
+      PRUNUS_CHECK(!conv->has_pruning_state(),
                    "prune.baseline_checkpoint ", baseline, " holds a pruned model (conv '", name,
                    "' has masks or gates); the pipeline starts from a dense one");
   return model;
@@ -291,7 +291,7 @@ bool Pipeline::run_sparse() {
   const Resumed start = resume_point("sparse", model);
   if (!start.found) {
     prune::enable_gates(*model, state_);
-    if (state_.granularities.filter) prune::init_filter_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
+    prune::initialize_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
   }
   const double lr = config_.get_float("prune.sparse_lr");
   auto optimizer = make_optimizer(*model, config_, lr);
@@ -354,30 +354,18 @@ void Pipeline::run_prune() {
     print_result(r);
     result_.stages.push_back(r);
   };
-  prune::PruneOutcome outcome;
-  if (preset_.method == prune::Method::L1Norm) {
-    PRUNUS_CHECK(target > 0, "prune.method = l1norm removes filters until prune.flops_target; set it above 0");
-    outcome.top_up = prune::l1_norm_zero_filters(*model, result_.analysis, target, step);
-    char line[200];
-    std::snprintf(line, sizeof line, "l1-norm: %lld filters zeroed, FLOPs -%.2f%%%s\n",
-                  static_cast<long long>(outcome.top_up.gates), 100 * outcome.top_up.flops_reduction,
-                  outcome.top_up.reached ? "" : " (target not reachable: every free conv is down to one filter)");
-    outcome.log = line;
-  } else {
-    prune::enable_gates(*model, state_);
-    prune::PrunerOptions options;
-    options.target_flops_reduction = target;
-    options.top_up_step = step;
-    const std::string ranking = config_.get_string("prune.topup_ranking");
-    options.top_up_ranking = ranking == "auto"    ? preset_.top_up_ranking
-                             : ranking == "layer" ? prune::GateNormalization::Layer
-                                                  : prune::GateNormalization::Kind;
-    const double threshold = config_.get_float("prune.threshold");
-    options.use_thresholds = preset_.use_thresholds || threshold > 0;
-    options.filter_threshold = options.channel_threshold = options.weight_threshold = threshold;
-    options.stripe_threshold = threshold > 0 ? threshold : preset_.stripe_threshold;
-    outcome = prune::zero_gates_for_target(*model, result_.analysis, state_, options);
-  }
+  prune::PrunerOptions options;
+  options.target_flops_reduction = target;
+  options.top_up_step = step;
+  const std::string ranking = config_.get_string("prune.topup_ranking");
+  options.top_up_ranking = ranking == "auto"    ? preset_.top_up_ranking
+                           : ranking == "layer" ? prune::GateNormalization::Layer
+                                                : prune::GateNormalization::Kind;
+  const double threshold = config_.get_float("prune.threshold");
+  options.use_thresholds = preset_.use_thresholds || threshold > 0;
+  for (const prune::Granularity* kind : prune::granularities())
+    options.thresholds[kind->name()] = threshold > 0 ? threshold : preset_.threshold(*kind);
+  prune::PruneOutcome outcome = preset_.method->zero_for_target(*model, result_.analysis, state_, options);
   say("prune (%s):\n%s", preset_.name.c_str(), outcome.log.c_str());
   const int batches = static_cast<int>(config_.get_int("prune.bn_recalibration_batches"));
   if (batches > 0) {
@@ -395,12 +383,7 @@ void Pipeline::run_prune() {
     measure_step("recalibrated");
   }
   const size_t logged = outcome.log.size();
-  if (preset_.method == prune::Method::L1Norm) {
-    outcome.filters = prune::coarse_prune(*model, result_.analysis);
-    outcome.log += "coarse: " + std::to_string(outcome.filters.filters) + " filters removed\n";
-  } else {
-    prune::remove_zeroed_structures(*model, result_.analysis, state_, outcome);
-  }
+  preset_.method->remove_zeroed(*model, result_.analysis, state_, outcome);
   say("%s", outcome.log.c_str() + logged);
   prune_log_ = outcome.log;
   const StageResult r = measure("prune", *model, false);

@@ -11,8 +11,9 @@
 //     (pruning never removes every filter, see strongest_filter());
 //   input channel c: not a dead filter of the conv (or linear input features
 //     of the flattened channel) that produces it;
-//   weight (f,c,i,j): f and c alive and weight * stripe_gate * channel_gate *
-//     mask is not zero.
+//   weight (f,c,i,j): f and c alive and its effective weight (weight * gates
+//     * mask) is not zero;
+//   group of a fine granularity (granularity.h): some weight of it alive.
 // MACs = alive weights * OH * OW (convs), alive inputs * outputs (linears).
 #pragma once
 #include <cstdint>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "prunus/prune/analysis.h"
+#include "prunus/prune/granularity.h"
 
 namespace prunus {
 namespace nn {
@@ -36,14 +38,17 @@ struct LayerCount {
   int64_t dense_params = 0, params = 0;  // weight, bias and (convs) the BN right after it
   int64_t filters = 0, filters_alive = 0;    // output channels (linear: outputs, never pruned)
   int64_t inputs = 0, inputs_alive = 0;      // input channels (linear: input features)
-  int64_t stripes_alive = 0;    // (filter, position) pairs with a live weight, in alive filters
-  int64_t kernels_alive = 0;    // (filter, input channel) pairs with a live weight
-  // Dense weights, split by the granularity that removed them (in this order
-  // of precedence); weights - all removed = alive weights.
+  // Dense weights, split by what removed them: a dead filter, a dead input,
+  // then the fine granularities in fine_order; weights - all removed = alive.
   int64_t weights = 0, weights_alive = 0;
   int64_t removed_by_filter = 0;   // in dead filters of this conv
   int64_t removed_by_input = 0;    // reading dead filters of the producer
-  int64_t removed_by_stripe = 0, removed_by_channel = 0, removed_by_weight = 0;
+  // Per granularity (indexed by id; convs only): its groups with a live
+  // weight, in alive filters (filter: filters_alive), and the weights it
+  // removed (filter: removed_by_filter).
+  std::vector<int64_t> groups_alive, removed_by_granularity;
+  int64_t alive_groups(const Granularity& g) const;
+  int64_t removed_by(const Granularity& g) const;
   std::vector<uint8_t> filter_alive;  // convs only, [F]
   std::vector<int64_t> nonzero_weights;  // convs only, [F]: non-zero effective weights per filter
   std::vector<uint8_t> input_alive;   // convs: [C]; linears: [in]

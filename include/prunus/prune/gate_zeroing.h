@@ -1,7 +1,7 @@
 // Setting individual gates to zero while keeping every conv alive: the shared
 // machinery of the top-up, the thresholds mode and the L1-norm baseline.
 // A filter is live while it is alive in the count and still has a non-zero
-// gate of every gated kind (stripe, channel, weight). Zeroing the last live
+// gate of every fine kind the plan gates it with (stripe, channel, weight). Zeroing the last live
 // filter of a conv is refused.
 #pragma once
 #include <cstdint>
@@ -28,7 +28,7 @@ enum class GateNormalization {
 
 struct GateCandidate {
   int conv = 0;
-  GateKind kind = GateKind::Filter;
+  const Granularity* kind = nullptr;
   int64_t index = 0;       // flat index into the gate tensor (filter: the filter)
   double magnitude = 0;    // |gate| (filter norm for filter_norm_candidates)
   double score = 0;        // magnitude / mean magnitude of its kind (model- or conv-wide)
@@ -62,10 +62,11 @@ class GateZeroer {
  private:
   struct ConvLive {
     std::vector<uint8_t> filter_live;
-    std::vector<int64_t> stripes, kernels, weights;  // non-zero gates per filter (when gated)
+    // Per granularity id, non-zero gates per filter (empty when not gated).
+    std::vector<std::vector<int64_t>> nonzero;
     int64_t live_filters = 0;
   };
-  Tensor gate_tensor(int conv, GateKind kind) const;
+  Tensor gate_tensor(int conv, const Granularity& kind) const;
 
   nn::Module& model_;
   const GraphAnalysis& analysis_;

@@ -1,10 +1,7 @@
 // Enabling the pruning granularities on a model, and the per-conv plan of
-// which are active (PruneState). The gates themselves live in the modules:
-//   filter  : gamma of the BN right after a conv not in D (Network Slimming),
-//             re-initialized to bn_gate_init for sparse training;
-//   stripe  : Conv2d::stripe_gate [F,1,K,K];
-//   channel : Conv2d::channel_gate [F,C,1,1];
-//   weight  : the conv weight itself (L1 on weights, unstructured).
+// which are active (PruneState). The gates live in the modules; where, each
+// granularity says (prune/granularity.h): filter -> the BN gamma, stripe and
+// channel -> Conv2d::gate(kind), weight -> the conv weight itself.
 // The fixed structure is Conv2d::mask [F,C,K,K]; a filter of a conv not in D is
 // *removed* when its mask row is all zero (the pruner then also zeroes its
 // BN gamma and beta, so its channel is exactly zero).
@@ -14,6 +11,7 @@
 
 #include "prunus/optim/sgd.h"
 #include "prunus/prune/analysis.h"
+#include "prunus/prune/granularity.h"
 #include "prunus/tensor.h"
 
 namespace prunus {
@@ -22,15 +20,15 @@ class Module;
 }
 namespace prune {
 
-enum class GateKind { Filter = 0, Channel = 1, Stripe = 2, Weight = 3 };
-const char* gate_kind_name(GateKind kind);  // "filter", "channel", "stripe", "weight"
-
+// A set of registered granularities, kept in registry order.
 struct Granularities {
-  bool filter = true, stripe = true, channel = false, weight = false;
-  bool has(GateKind kind) const;
+  Granularities();  // filter, stripe
+  std::vector<const Granularity*> list;
+  bool has(const Granularity& g) const;
+  void add(const Granularity& g);
   // "filter,stripe" (any order, also "filter+stripe"); throws naming the bad word.
   static Granularities parse(const std::string& list);
-  std::string str() const;  // "filter,stripe"
+  std::string str() const;  // "filter,stripe"; "none" when empty
 };
 
 struct GateOptions {
@@ -40,11 +38,10 @@ struct GateOptions {
 };
 
 // Which granularities are active on one conv.
-struct ConvGates {
-  std::string conv, bn;
-  bool in_d = false;
-  bool filter = false, stripe = false, channel = false, weight = false;
-  bool has(GateKind kind) const;
+struct ConvGates : GateSite {
+  ConvGates() { kinds.list.clear(); }
+  Granularities kinds;  // the active ones on this conv (possibly none)
+  bool has(const Granularity& g) const { return kinds.has(g); }
 };
 
 struct PruneState {
@@ -52,24 +49,26 @@ struct PruneState {
   std::vector<ConvGates> convs;  // parallel to GraphAnalysis::convs
 };
 
-// Filter gates only on convs not in D that have a BN; the other kinds on
-// every conv that is not excluded.
+// Each kind on every conv that is not excluded and that it applies_to()
+// (filter gates: only convs not in D that have a BN).
 PruneState plan_gates(const GraphAnalysis& analysis, const GateOptions& options);
 
-// Creates the stripe/channel gates the plan asks for (no-op where they exist,
-// so it is safe before loading a checkpoint).
+// Creates the gates the plan asks for (no-op where they exist, so it is safe
+// before loading a checkpoint).
 void enable_gates(nn::Module& model, const PruneState& state);
-// Sets every filter gate (BN gamma) of the plan to `value` (Network Slimming's
-// 0.5 at the start of sparse training).
-void init_filter_gates(nn::Module& model, const PruneState& state, double value);
+// Sets the gates of the plan to their starting values for sparse training
+// (Granularity::initialize: the filter gates, BN gammas, to bn_gate_init).
+void initialize_gates(nn::Module& model, const PruneState& state, double bn_gate_init);
 
 // One gate tensor: filter -> BN gamma [F]; stripe -> [F,1,K,K];
-// channel -> [F,C,1,1]; weight -> the conv weight [F,C,K,K].
+// channel -> [F,C,1,1]; weight -> the conv weight [F,C,K,K]; in general the
+// granularity's pattern.
 struct GateTensor {
   int conv = 0;  // index into analysis.convs / state.convs
-  GateKind kind = GateKind::Filter;
+  const Granularity* kind = nullptr;
   Tensor tensor;
 };
+// Per conv, in registry order.
 std::vector<GateTensor> gate_tensors(nn::Module& model, const PruneState& state);
 
 // Two groups for optim::SGD: "weights" (everything but the gates, with
@@ -88,7 +87,7 @@ int64_t strongest_filter(nn::Module& model, const ConvLayer& conv, const std::ve
 
 // Registers with the optimizer every mask the pruned structure implies, so
 // masked values, their gradients and momentum stay exactly zero:
-//   conv weight <- Conv2d::mask; stripe/channel gates <- whether any weight
+//   conv weight <- Conv2d::mask; each conv gate <- whether any weight
 //   under them is unmasked; for removed filters: conv bias and the gamma/beta
 //   of every BN carrying the channel.
 // Parameters the optimizer does not hold are skipped.

@@ -8,13 +8,16 @@
 //   coarse: remove the filters (convs not in D) whose gate is zero or whose
 //     effective weights are all zero; never every filter of a conv (the
 //     strongest stays);
-//   fine: turn zero stripe / channel gates (and zero weights, with the weight
-//     granularity) into mask zeros, in every conv, D included. A filter in D
+//   fine: turn the zero gates of every fine granularity (stripe, channel, and
+//     zero weights with the weight granularity) into mask zeros, in every
+//     conv, D included. A filter in D
 //     that lost all its stripes stays: it outputs its constant BN shift.
 // Gates are zeroed so that every conv keeps at least one live filter.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "prunus/prune/analysis.h"
 #include "prunus/prune/filter_removal.h"
@@ -32,7 +35,8 @@ struct PrunerOptions {
   double top_up_step = 0.02;            // share of the remaining gates zeroed per round
   GateNormalization top_up_ranking = GateNormalization::Kind;
   bool use_thresholds = false;          // zero gates with |gate| < threshold of their kind first
-  double filter_threshold = 0.0, channel_threshold = 0.0, stripe_threshold = 0.01, weight_threshold = 0.0;
+  std::map<std::string, double> thresholds;  // by granularity name; absent: 0 (the kind is not thresholded)
+  double threshold(const Granularity& kind) const;
 };
 
 // How far past its FLOPs target a top-up round may land before it is undone
@@ -47,7 +51,9 @@ struct TopUp {
 };
 
 struct FinePrune {
-  int64_t stripes = 0, kernels = 0, weights = 0;  // newly masked structures
+  std::vector<int64_t> masked;  // newly masked groups, by granularity id
+  int64_t of(const Granularity& kind) const;
+  int64_t of(const std::string& kind) const { return of(granularity(kind)); }
 };
 
 struct PruneOutcome {

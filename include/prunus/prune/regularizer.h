@@ -53,7 +53,7 @@ double controller_factor(double flops_reduction, double goal, double max_factor 
 double controller_goal(const RegularizerOptions& options, int epoch);
 // a_l for every conv (0 where the conv has no gate of that kind).
 std::vector<double> structure_terms(const ModelCount& count, const GraphAnalysis& analysis,
-                                    const PruneState& state, GateKind kind);
+                                    const PruneState& state, const Granularity& kind);
 
 // Keeps references to the model, the analysis and the state: they must
 // outlive it.
