@@ -47,6 +47,31 @@ std::string exact_number(double value) {
   return std::isnan(value) ? "" : io::round_trip_decimal(value);
 }
 
+namespace {
+
+// The checkpoint keys, with the field each one holds.
+template <class Timings, class F>
+void for_each_timing(Timings& t, F f) {
+  f("compact.output_difference", t.output_difference);
+  f("compact.dense_images_per_second", t.dense_images_per_second);
+  f("compact.masked_images_per_second", t.masked_images_per_second);
+  f("compact.compact_images_per_second", t.compact_images_per_second);
+}
+
+}  // namespace
+
+void CompactTimings::put(io::Checkpoint& checkpoint) const {
+  for_each_timing(*this, [&](const char* key, double value) { checkpoint.put_string(key, exact_number(value)); });
+}
+
+CompactTimings CompactTimings::from_checkpoint(const io::Checkpoint& checkpoint) {
+  CompactTimings t;
+  for_each_timing(t, [&](const char* key, double& value) {
+    if (checkpoint.has_string(key)) value = parse_exact_number(checkpoint.string(key), key);
+  });
+  return t;
+}
+
 double parse_exact_number(const std::string& text, const std::string& what) {
   if (text.empty()) return std::nan("");
   errno = 0;

@@ -18,11 +18,6 @@ namespace train {
 
 namespace {
 
-double number_or_nan(const std::map<std::string, std::string>& numbers, const std::string& key) {
-  auto it = numbers.find(key);
-  return it == numbers.end() ? kNoValue : parse_exact_number(it->second, key);
-}
-
 const StageResult* find_stage(const std::vector<StageResult>& stages, const std::string& name) {
   for (const auto& s : stages)
     if (s.stage == name) return &s;
@@ -54,10 +49,10 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
   }
   report.lambda_trace = in.lambda_trace;
   report.notes = lines_of(in.prune_log);
-  const double dense_speed = number_or_nan(in.compact_numbers, "compact.dense_images_per_second");
-  const double masked_speed = number_or_nan(in.compact_numbers, "compact.masked_images_per_second");
-  const double compact_speed = number_or_nan(in.compact_numbers, "compact.compact_images_per_second");
-  const double difference = number_or_nan(in.compact_numbers, "compact.output_difference");
+  const double dense_speed = in.compact.dense_images_per_second;
+  const double masked_speed = in.compact.masked_images_per_second;
+  const double compact_speed = in.compact.compact_images_per_second;
+  const double difference = in.compact.output_difference;
   char line[300];
   std::snprintf(line, sizeof line,
                 "CPU inference, batch %lld, eval mode: dense %.0f img/s, masked %.0f img/s, compact %.0f img/s "

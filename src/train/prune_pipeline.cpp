@@ -2,6 +2,7 @@
 
 #include <cstdarg>
 #include <filesystem>
+#include <optional>
 
 #include "prunus/models/summary.h"
 #include "prunus/nn/conv2d.h"
@@ -24,9 +25,21 @@ namespace fs = std::filesystem;
 namespace prunus {
 namespace train {
 
-const std::vector<std::string>& pipeline_stages() {
-  static const std::vector<std::string> stages = {"baseline", "sparse", "prune", "finetune", "compact"};
+const std::vector<Stage>& pipeline_stages() {
+  static const std::vector<Stage> stages = {Stage::Baseline, Stage::Sparse, Stage::Prune, Stage::Finetune,
+                                            Stage::Compact};
   return stages;
+}
+
+const char* stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::Baseline: return "baseline";
+    case Stage::Sparse: return "sparse";
+    case Stage::Prune: return "prune";
+    case Stage::Finetune: return "finetune";
+    case Stage::Compact: return "compact";
+  }
+  return "?";
 }
 
 namespace {
@@ -54,15 +67,14 @@ class Pipeline {
 
  private:
   std::string path(const std::string& file) const { return (fs::path(ctx_.out_dir) / file).string(); }
-  std::string stage_path(const std::string& stage) const { return path("stage_" + stage + ".bin"); }
+  std::string stage_path(Stage stage) const { return path(std::string("stage_") + stage_name(stage) + ".bin"); }
   void say(const char* format, ...) __attribute__((format(printf, 2, 3)));
 
-  bool skipped(const std::string& stage) const;
-  std::string previous_stage(const std::string& stage) const;
+  bool skipped(Stage stage) const;
+  Stage previous_stage(Stage stage) const;  // the last one before it that is not skipped
   std::shared_ptr<nn::Module> dense_model();
-  std::shared_ptr<nn::Module> load_stage(const std::string& stage, bool restore_records);
-  void finish_stage(const std::string& stage, nn::Module& model, const StageResult& result,
-                    const std::map<std::string, std::string>& extra = {});
+  std::shared_ptr<nn::Module> load_stage(Stage stage, bool restore_records);
+  void finish_stage(Stage stage, nn::Module& model, const StageResult& result, const CompactTimings* timings = nullptr);
   // Evaluates the model; the validation pass is skipped when the phase that
   // just ended already evaluated this very model (fresh_val_).
   StageResult measure(const std::string& stage, nn::Module& model, bool compact);
@@ -74,7 +86,7 @@ class Pipeline {
     EpochProgress within;   // steps done in the next epoch (mid-epoch checkpoints)
     io::Checkpoint checkpoint;
   };
-  Resumed resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model);
+  Resumed resume_point(Stage phase, std::shared_ptr<nn::Module>& model);
   bool train(const std::string& phase, nn::Module& model, optim::SGD& optimizer, int epochs, double lr, bool warmup,
              const Resumed& start, const PhaseHooks& hooks = {});
 
@@ -95,7 +107,7 @@ class Pipeline {
   PipelineResult result_;
   std::vector<prune::LambdaTraceEntry> trace_;
   std::string prune_log_;
-  std::map<std::string, std::string> compact_numbers_;
+  CompactTimings compact_timings_;
   bool has_fresh_val_ = false;
   EvalResult fresh_val_;
 };
@@ -109,20 +121,20 @@ void Pipeline::say(const char* format, ...) {
   std::fflush(ctx_.log);
 }
 
-bool Pipeline::skipped(const std::string& stage) const {
-  if (stage == "sparse") return !preset_.sparse_training || config_.get_int("prune.sparse_epochs") == 0;
-  if (stage == "finetune") return config_.get_int("prune.finetune_epochs") == 0;
+bool Pipeline::skipped(Stage stage) const {
+  if (stage == Stage::Sparse) return !preset_.sparse_training || config_.get_int("prune.sparse_epochs") == 0;
+  if (stage == Stage::Finetune) return config_.get_int("prune.finetune_epochs") == 0;
   return false;
 }
 
-std::string Pipeline::previous_stage(const std::string& stage) const {
-  const auto& stages = pipeline_stages();
-  std::string previous;
-  for (const auto& s : stages) {
-    if (s == stage) return previous;
+Stage Pipeline::previous_stage(Stage stage) const {
+  PRUNUS_CHECK(stage != Stage::Baseline, "pipeline: the baseline stage has no previous stage");
+  Stage previous = Stage::Baseline;  // never skipped
+  for (Stage s : pipeline_stages()) {
+    if (s == stage) break;
     if (!skipped(s)) previous = s;
   }
-  PRUNUS_FAIL("pipeline: unknown stage '", stage, "'");
+  return previous;
 }
 
 std::shared_ptr<nn::Module> Pipeline::dense_model() {
@@ -145,46 +157,45 @@ std::shared_ptr<nn::Module> Pipeline::dense_model() {
 // a run may branch from it with other values (copy stage_baseline.bin and
 // stage_sparse.bin into a new out.dir to try other prune-step settings on the
 // same sparse model; stage_baseline.bin alone to try other sparse-training settings).
-static std::set<std::string> keys_acting_after(const std::string& stage) {
+static std::set<std::string> keys_acting_after(Stage stage) {
   std::set<std::string> keys;
-  if (stage == "baseline" || stage == "sparse" || stage == "prune")
+  if (stage == Stage::Baseline || stage == Stage::Sparse || stage == Stage::Prune)
     keys.insert({"prune.finetune_epochs", "prune.finetune_lr"});
-  if (stage == "baseline" || stage == "sparse")
+  if (stage == Stage::Baseline || stage == Stage::Sparse)
     keys.insert({"prune.topup_step", "prune.topup_ranking", "prune.threshold", "prune.bn_recalibration_batches"});
-  if (stage == "baseline")
+  if (stage == Stage::Baseline)
     keys.insert({"prune.l1_step", "prune.lambda0", "prune.sparse_lr", "prune.sparse_epochs", "prune.bn_gate_init",
                  "prune.controller_reach", "prune.controller_max_factor"});
   return keys;
 }
 
-std::shared_ptr<nn::Module> Pipeline::load_stage(const std::string& stage, bool restore_records) {
+std::shared_ptr<nn::Module> Pipeline::load_stage(Stage stage, bool restore_records) {
   const io::Checkpoint checkpoint = io::read_checkpoint(stage_path(stage));
-  PRUNUS_CHECK(checkpoint_kind(checkpoint) == "stage" && checkpoint_phase(checkpoint) == stage, checkpoint.source,
-               " is not the '", stage, "' stage of a prunus prune run");
+  PRUNUS_CHECK(checkpoint_kind(checkpoint) == "stage" && checkpoint_phase(checkpoint) == stage_name(stage),
+               checkpoint.source, " is not the '", stage_name(stage), "' stage of a prunus prune run");
   require_same_config(checkpoint, config_, keys_acting_after(stage));
   if (restore_records) {
     ctx_.history = checkpoint_history(checkpoint);
     result_.stages = parse_stage_results(checkpoint.string("pipeline.stages"), checkpoint.source);
     trace_ = parse_lambda_trace(checkpoint.string("pipeline.lambda_trace"), checkpoint.source);
     prune_log_ = checkpoint.has_string("pipeline.prune_log") ? checkpoint.string("pipeline.prune_log") : "";
-    for (const auto& [name, value] : checkpoint.strings)
-      if (name.rfind("compact.", 0) == 0) compact_numbers_[name] = value;
+    compact_timings_ = CompactTimings::from_checkpoint(checkpoint);
   }
   return load_model(checkpoint);
 }
 
-void Pipeline::finish_stage(const std::string& stage, nn::Module& model, const StageResult& result,
-                            const std::map<std::string, std::string>& extra) {
+void Pipeline::finish_stage(Stage stage, nn::Module& model, const StageResult& result,
+                            const CompactTimings* timings) {
   result_.stages.push_back(result);
   io::Checkpoint checkpoint;
   put_model(checkpoint, model, config_.get_string("model.arch"), data_.input_shape());
-  put_run_position(checkpoint, "stage", stage, 0);
+  put_run_position(checkpoint, "stage", stage_name(stage), 0);
   checkpoint.put_string("config", config_.dump());
   put_history(checkpoint, ctx_.history, true);
   checkpoint.put_string("pipeline.stages", stage_results_csv(result_.stages));
   checkpoint.put_string("pipeline.lambda_trace", lambda_trace_csv(trace_));
   checkpoint.put_string("pipeline.prune_log", prune_log_);
-  for (const auto& [name, value] : extra) checkpoint.put_string(name, value);
+  if (timings) timings->put(checkpoint);
   io::write_checkpoint(stage_path(stage), checkpoint);
 }
 
@@ -217,20 +228,20 @@ void Pipeline::print_result(const StageResult& r) {
   say(", %.2f M MACs (%s of dense), %.3f M params\n", r.macs / 1e6, percent(r.macs / dense).c_str(), r.params / 1e6);
 }
 
-Pipeline::Resumed Pipeline::resume_point(const std::string& phase, std::shared_ptr<nn::Module>& model) {
+Pipeline::Resumed Pipeline::resume_point(Stage phase, std::shared_ptr<nn::Module>& model) {
   const std::string path = this->path("checkpoint.bin");
   Resumed resumed;
   if (!fs::exists(path)) return resumed;
   io::Checkpoint c = io::read_checkpoint(path);
-  if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != phase) return resumed;
+  if (checkpoint_kind(c) != "run" || checkpoint_phase(c) != stage_name(phase)) return resumed;
   // A phase's state does not depend on the keys that act only after it.
-  require_same_config(c, config_, keys_acting_after(phase == "finetune" ? "prune" : phase));
+  require_same_config(c, config_, keys_acting_after(phase == Stage::Finetune ? Stage::Prune : phase));
   model = load_model(c);
   ctx_.history = checkpoint_history(c);
   resumed.found = true;
   resumed.epoch = checkpoint_epoch(c);
   resumed.within = checkpoint_epoch_progress(c);
-  say("%s: resuming from %s (%s)\n", phase.c_str(), path.c_str(), describe_checkpoint(c).c_str());
+  say("%s: resuming from %s (%s)\n", stage_name(phase), path.c_str(), describe_checkpoint(c).c_str());
   resumed.checkpoint = std::move(c);
   return resumed;
 }
@@ -271,7 +282,7 @@ bool Pipeline::run_baseline() {
     model = dense_model();
     say("baseline: loaded %s\n", given.c_str());
   } else {
-    const Resumed start = resume_point("baseline", model);
+    const Resumed start = resume_point(Stage::Baseline, model);
     if (!start.found) model = build_model(config_, data_);
     auto optimizer = make_optimizer(*model, config_, config_.get_float("train.lr"));
     if (start.found) load_optimizer(*optimizer, start.checkpoint);
@@ -282,13 +293,13 @@ bool Pipeline::run_baseline() {
   }
   const StageResult r = measure("baseline", *model, false);
   print_result(r);
-  finish_stage("baseline", *model, r);
+  finish_stage(Stage::Baseline, *model, r);
   return true;
 }
 
 bool Pipeline::run_sparse() {
-  std::shared_ptr<nn::Module> model = load_stage(previous_stage("sparse"), true);
-  const Resumed start = resume_point("sparse", model);
+  std::shared_ptr<nn::Module> model = load_stage(previous_stage(Stage::Sparse), true);
+  const Resumed start = resume_point(Stage::Sparse, model);
   if (!start.found) {
     prune::enable_gates(*model, state_);
     prune::initialize_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
@@ -337,12 +348,12 @@ bool Pipeline::run_sparse() {
   trace_ = full_trace();
   const StageResult r = measure("sparse", *model, false);
   print_result(r);
-  finish_stage("sparse", *model, r);
+  finish_stage(Stage::Sparse, *model, r);
   return true;
 }
 
 void Pipeline::run_prune() {
-  std::shared_ptr<nn::Module> model = load_stage(previous_stage("prune"), true);
+  std::shared_ptr<nn::Module> model = load_stage(previous_stage(Stage::Prune), true);
   const double target = config_.get_float("prune.flops_target");
   const double step = config_.get_float("prune.topup_step");
   // Measured after each step, so a drop shows where it happens: "zeroed"
@@ -388,12 +399,12 @@ void Pipeline::run_prune() {
   prune_log_ = outcome.log;
   const StageResult r = measure("prune", *model, false);
   print_result(r);
-  finish_stage("prune", *model, r);
+  finish_stage(Stage::Prune, *model, r);
 }
 
 bool Pipeline::run_finetune() {
-  std::shared_ptr<nn::Module> model = load_stage("prune", true);
-  const Resumed start = resume_point("finetune", model);
+  std::shared_ptr<nn::Module> model = load_stage(Stage::Prune, true);
+  const Resumed start = resume_point(Stage::Finetune, model);
   const double lr = config_.get_float("prune.finetune_lr");
   auto optimizer = make_optimizer(*model, config_, lr);
   if (start.found) load_optimizer(*optimizer, start.checkpoint);
@@ -403,13 +414,13 @@ bool Pipeline::run_finetune() {
     return false;
   const StageResult r = measure("finetune", *model, false);
   print_result(r);
-  finish_stage("finetune", *model, r);
+  finish_stage(Stage::Finetune, *model, r);
   return true;
 }
 
 void Pipeline::run_compact() {
-  std::shared_ptr<nn::Module> masked = load_stage(previous_stage("compact"), true);
-  std::shared_ptr<nn::Module> dense = load_stage("baseline", false);
+  std::shared_ptr<nn::Module> masked = load_stage(previous_stage(Stage::Compact), true);
+  std::shared_ptr<nn::Module> dense = load_stage(Stage::Baseline, false);
   const prune::CompactResult compacted = prune::compact_model(*masked, result_.analysis);
   nn::Module& compact = *compacted.model;
   const data::Dataset& probe = data_.val.size() ? data_.val : (data_.test.size() ? data_.test : data_.train);
@@ -437,13 +448,11 @@ void Pipeline::run_compact() {
                                   .images_per_second);
   say("inference: dense %.0f img/s, masked %.0f img/s, compact %.0f img/s (%.2fx the dense model)\n", dense_speed,
       masked_speed, compact_speed, compact_speed / dense_speed);
-  const std::map<std::string, std::string> numbers = {
-      {"compact.output_difference", exact_number(difference)},
-      {"compact.dense_images_per_second", exact_number(dense_speed)},
-      {"compact.masked_images_per_second", exact_number(masked_speed)},
-      {"compact.compact_images_per_second", exact_number(compact_speed)}};
-  compact_numbers_ = numbers;
-  finish_stage("compact", compact, r, numbers);
+  compact_timings_.output_difference = difference;
+  compact_timings_.dense_images_per_second = dense_speed;
+  compact_timings_.masked_images_per_second = masked_speed;
+  compact_timings_.compact_images_per_second = compact_speed;
+  finish_stage(Stage::Compact, compact, r, &compact_timings_);
   io::Checkpoint deployable;
   put_model(deployable, compact, config_.get_string("model.arch"), data_.input_shape());
   put_run_position(deployable, "model", "compact", 0);
@@ -481,48 +490,46 @@ PipelineResult Pipeline::run() {
     gate_options.excluded_convs.push_back(result_.analysis.convs.back().name);
   state_ = prune::plan_gates(result_.analysis, gate_options);
 
-  std::string first;
-  for (const auto& stage : pipeline_stages())
+  std::optional<Stage> first;
+  for (Stage stage : pipeline_stages())
     if (!skipped(stage) && !fs::exists(stage_path(stage))) {
       first = stage;
       break;
     }
-  for (const auto& stage : pipeline_stages()) {
+  for (Stage stage : pipeline_stages()) {
     if (stage == first) break;
-    if (!skipped(stage)) say("== %s: done before (%s)\n", stage.c_str(), stage_path(stage).c_str());
+    if (!skipped(stage)) say("== %s: done before (%s)\n", stage_name(stage), stage_path(stage).c_str());
   }
-  result_.started_at = first;
-  bool running = first.empty();
-  if (!running) {
-    for (const auto& stage : pipeline_stages()) {
+  result_.started_at = first ? stage_name(*first) : "";
+  if (first) {
+    bool running = false;
+    for (Stage stage : pipeline_stages()) {
       if (stage == first) running = true;
       if (!running || skipped(stage)) continue;
       bool done = true;
-      if (stage == "baseline") done = run_baseline();
-      else if (stage == "sparse") done = run_sparse();
-      else if (stage == "prune") run_prune();
-      else if (stage == "finetune") done = run_finetune();
-      else if (stage == "compact") run_compact();
+      switch (stage) {
+        case Stage::Baseline: done = run_baseline(); break;
+        case Stage::Sparse: done = run_sparse(); break;
+        case Stage::Prune: run_prune(); break;
+        case Stage::Finetune: done = run_finetune(); break;
+        case Stage::Compact: run_compact(); break;
+      }
       if (!done) return result_;
     }
   } else {
-    load_stage("compact", true);
+    load_stage(Stage::Compact, true);
   }
   PipelineReportInput input{config_, data_, preset_, result_.analysis, result_.stages, trace_, prune_log_,
-                            compact_numbers_};
-  std::shared_ptr<nn::Module> masked = load_stage(previous_stage("compact"), false);
+                            compact_timings_};
+  std::shared_ptr<nn::Module> masked = load_stage(previous_stage(Stage::Compact), false);
   write_pipeline_report(input, *masked, ctx_.log);
   const prune::ModelCount count = prune::count_model(*masked, result_.analysis);
   result_.flops_reduction = count.flops_reduction();
   result_.params_reduction = count.params_reduction();
-  auto number = [&](const char* key) {
-    auto it = compact_numbers_.find(key);
-    return it == compact_numbers_.end() ? kNoValue : parse_exact_number(it->second, key);
-  };
-  result_.compact_output_difference = number("compact.output_difference");
-  result_.dense_images_per_second = number("compact.dense_images_per_second");
-  result_.masked_images_per_second = number("compact.masked_images_per_second");
-  result_.compact_images_per_second = number("compact.compact_images_per_second");
+  result_.compact_output_difference = compact_timings_.output_difference;
+  result_.dense_images_per_second = compact_timings_.dense_images_per_second;
+  result_.masked_images_per_second = compact_timings_.masked_images_per_second;
+  result_.compact_images_per_second = compact_timings_.compact_images_per_second;
   result_.finished = true;
   return result_;
 }

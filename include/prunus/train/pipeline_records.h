@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "prunus/io/checkpoint.h"
 #include "prunus/prune/regularizer.h"
+#include "prunus/train/metrics.h"
 #include "prunus/train/prune_pipeline.h"
 
 namespace prunus {
@@ -20,6 +22,16 @@ std::vector<prune::LambdaTraceEntry> parse_lambda_trace(const std::string& text,
 
 std::string exact_number(double value);                         // "%.17g"
 double parse_exact_number(const std::string& text, const std::string& what);  // throws naming `what`
+
+// What the compact stage measured, kept in its checkpoint as "compact.*"
+// strings; NaN (kNoValue) where not measured.
+struct CompactTimings {
+  double output_difference = kNoValue;  // max relative difference, compact vs masked
+  double dense_images_per_second = kNoValue, masked_images_per_second = kNoValue,
+         compact_images_per_second = kNoValue;
+  void put(io::Checkpoint& checkpoint) const;
+  static CompactTimings from_checkpoint(const io::Checkpoint& checkpoint);  // NaN for absent keys
+};
 
 }  // namespace train
 }  // namespace prunus

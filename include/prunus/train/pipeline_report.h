@@ -13,6 +13,7 @@
 #include "prunus/prune/baselines.h"
 #include "prunus/prune/regularizer.h"
 #include "prunus/train/data_setup.h"
+#include "prunus/train/pipeline_records.h"
 #include "prunus/train/prune_pipeline.h"
 
 namespace prunus {
@@ -26,7 +27,7 @@ struct PipelineReportInput {
   const std::vector<StageResult>& stages;
   const std::vector<prune::LambdaTraceEntry>& lambda_trace;
   const std::string& prune_log;
-  const std::map<std::string, std::string>& compact_numbers;  // "compact.*" strings of the compact stage
+  const CompactTimings& compact;  // what the compact stage measured
 };
 
 // `masked`: the pruned model before compaction (what the per-layer table describes).

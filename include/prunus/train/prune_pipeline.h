@@ -57,7 +57,9 @@ struct PipelineResult {
 };
 
 // The stages that leave a stage_<name>.bin, in order.
-const std::vector<std::string>& pipeline_stages();
+enum class Stage { Baseline, Sparse, Prune, Finetune, Compact };
+const std::vector<Stage>& pipeline_stages();
+const char* stage_name(Stage stage);  // "baseline", ...: its file stage_<name>.bin and its checkpoint phase
 
 
 PipelineResult run_prune_pipeline(const io::Config& config, const DataSplits& data,
