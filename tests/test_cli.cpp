@@ -20,9 +20,9 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/models/summary.h"
 #include "prunus/models/zoo.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/train/demo_config.h"
+#include "prunus/app/demo_config.h"
 #include "prunus/train/run_checkpoint.h"
 
 using namespace prunus;
@@ -30,7 +30,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-train::CommandSpec sample_spec() {
+app::CommandSpec sample_spec() {
   return {"train",
           "Trains.",
           "prunus train --config FILE",
@@ -79,23 +79,23 @@ Outcome run_prunus(const std::string& binary, const std::string& arguments) {
 
 TEST_SUITE("cli") {
   TEST_CASE("args: values, inline values, repeatable options and flags") {
-    const auto args = train::parse_command_line(
+    const auto args = app::parse_command_line(
         sample_spec(), {"--config", "a.conf", "--set", "train.lr=0.1", "--set=train.epochs=3", "--resume"});
     CHECK(args.get("config") == "a.conf");
     CHECK(args.all("set") == std::vector<std::string>{"train.lr=0.1", "train.epochs=3"});
     CHECK(args.has("resume"));
     CHECK_FALSE(args.help);
     CHECK(args.get("missing", "fallback") == "fallback");
-    CHECK(train::parse_command_line(sample_spec(), {"--help"}).help);
+    CHECK(app::parse_command_line(sample_spec(), {"--help"}).help);
   }
 
   TEST_CASE("args: command-line mistakes are usage errors naming the option") {
     const auto spec = sample_spec();
     auto usage_error = [&](std::vector<std::string> words, const std::string& expected) {
       try {
-        train::parse_command_line(spec, words);
+        app::parse_command_line(spec, words);
         FAIL("accepted: ", expected);
-      } catch (const train::UsageError& e) {
+      } catch (const app::UsageError& e) {
         CHECK_MESSAGE(std::string(e.what()).find(expected) != std::string::npos, e.what());
       }
     };
@@ -104,31 +104,31 @@ TEST_SUITE("cli") {
     usage_error({"--resume=yes"}, "--resume of 'prunus train' takes no value");
     usage_error({"--config", "a", "--config", "b"}, "given twice");
     usage_error({"extra.conf"}, "unexpected argument 'extra.conf'");
-    const auto parsed = train::parse_command_line(spec, {});
-    CHECK_THROWS_AS(train::require_option(spec, parsed, "config"), train::UsageError);
+    const auto parsed = app::parse_command_line(spec, {});
+    CHECK_THROWS_AS(app::require_option(spec, parsed, "config"), app::UsageError);
   }
 
   TEST_CASE("args: config keys from --set are checked (plain errors, not usage errors)") {
     const auto spec = sample_spec();
-    auto bad_key = train::parse_command_line(spec, {"--set", "train.epoch=3"});
+    auto bad_key = app::parse_command_line(spec, {"--set", "train.epoch=3"});
     try {
-      train::config_from_args(bad_key);
+      app::config_from_args(bad_key);
       FAIL("unknown key accepted");
-    } catch (const train::UsageError&) {
+    } catch (const app::UsageError&) {
       FAIL("a config mistake must not be a usage error");
     } catch (const Error& e) {
       CHECK(std::string(e.what()).find("train.epochs") != std::string::npos);  // the suggestion
     }
-    auto bad_value = train::parse_command_line(spec, {"--set", "train.epochs=-1"});
-    CHECK_THROWS_AS(train::config_from_args(bad_value), Error);
-    auto good = train::parse_command_line(spec, {"--set", "train.epochs=3", "--set", "train.epochs=4"});
-    CHECK(train::config_from_args(good).get_int("train.epochs") == 4);
-    CHECK_THROWS_AS(train::config_from_args(train::parse_command_line(spec, {"--config", "/nonexistent.conf"})),
+    auto bad_value = app::parse_command_line(spec, {"--set", "train.epochs=-1"});
+    CHECK_THROWS_AS(app::config_from_args(bad_value), Error);
+    auto good = app::parse_command_line(spec, {"--set", "train.epochs=3", "--set", "train.epochs=4"});
+    CHECK(app::config_from_args(good).get_int("train.epochs") == 4);
+    CHECK_THROWS_AS(app::config_from_args(app::parse_command_line(spec, {"--config", "/nonexistent.conf"})),
                     Error);
   }
 
   TEST_CASE("args: --help text lists every option") {
-    const std::string help = train::command_help(sample_spec());
+    const std::string help = app::command_help(sample_spec());
     CHECK(help.find("usage: prunus train --config FILE") == 0);
     for (const char* option : {"--config FILE", "--set KEY=VALUE", "--resume", "--help"})
       CHECK(help.find(option) != std::string::npos);
@@ -236,7 +236,7 @@ TEST_SUITE("cli") {
 
   TEST_CASE("demo: the built-in config equals experiments/configs/fashion_lenet_demo.conf") {
     io::Config built_in(io::prunus_schema()), file(io::prunus_schema());
-    built_in.load_text(train::demo_config_text(), "built-in");
+    built_in.load_text(app::demo_config_text(), "built-in");
     const std::string path = "experiments/configs/fashion_lenet_demo.conf";
     if (!fs::exists(path)) {
       MESSAGE("skipped: run the tests from the repository root to compare with ", path);

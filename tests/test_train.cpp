@@ -20,18 +20,18 @@
 #include "prunus/nn/layers.h"
 #include "prunus/ops.h"
 #include "prunus/rng.h"
-#include "prunus/train/comparison.h"
+#include "prunus/app/comparison.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/train/json.h"
+#include "prunus/app/json.h"
 #include "prunus/train/metrics.h"
-#include "prunus/train/pipeline_records.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/pipeline_records.h"
+#include "prunus/app/prune_pipeline.h"
 #include "prunus/prune/baselines.h"
 #include "prunus/train/progress.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/train/trainer.h"
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 #include "train_fixtures.h"
 
 using namespace prunus;
@@ -143,28 +143,28 @@ TEST_SUITE("train") {
     TempDir dir("resume");
     const std::string out = dir / "run";
     const io::Config config = tiny_run_config(out, 3);
-    train::TrainRunOptions quiet;
+    app::TrainRunOptions quiet;
     quiet.log = nullptr;
 
-    const auto whole = train::run_training(config, data, quiet);
+    const auto whole = app::run_training(config, data, quiet);
     CHECK(whole.finished);
     CHECK(whole.epochs_run == 3);
     const std::vector<char> reference = file_bytes(out + "/final.bin");
     REQUIRE(reference.size() > 1000);
     // The same command again without --resume would overwrite the finished run: refused.
-    CHECK_THROWS_WITH_AS(train::run_training(config, data, quiet), doctest::Contains("already holds a run"), Error);
+    CHECK_THROWS_WITH_AS(app::run_training(config, data, quiet), doctest::Contains("already holds a run"), Error);
     fs::remove_all(out);
 
-    train::TrainRunOptions first_part = quiet;
+    app::TrainRunOptions first_part = quiet;
     first_part.max_epochs = 1;
-    const auto part = train::run_training(config, data, first_part);
+    const auto part = app::run_training(config, data, first_part);
     CHECK_FALSE(part.finished);
     CHECK_FALSE(fs::exists(out + "/final.bin"));
     CHECK(train::checkpoint_epoch(io::read_checkpoint(out + "/checkpoint.bin")) == 1);
 
-    train::TrainRunOptions resume = quiet;
+    app::TrainRunOptions resume = quiet;
     resume.resume = true;
-    const auto rest = train::run_training(config, data, resume);
+    const auto rest = app::run_training(config, data, resume);
     CHECK(rest.start_epoch == 1);
     CHECK(rest.epochs_run == 2);
     CHECK(rest.val.accuracy == whole.val.accuracy);
@@ -180,7 +180,7 @@ TEST_SUITE("train") {
     io::Config changed = tiny_run_config(out, 3);
     changed.set("train.lr", "0.01", "test");
     try {
-      train::run_training(changed, data, resume);
+      app::run_training(changed, data, resume);
       FAIL("a changed config was accepted");
     } catch (const Error& e) {
       CHECK(std::string(e.what()).find("train.lr") != std::string::npos);
@@ -257,10 +257,10 @@ TEST_SUITE("train") {
   }
 
   TEST_CASE("json: nesting, escaping and non-finite numbers") {
-    train::Json j = train::Json::object();
+    app::Json j = app::Json::object();
     j.set("name", "a \"q\"\n\\").set("n", 3).set("x", 0.5).set("bad", std::nan("")).set("ok", true);
-    j.set("list", train::Json::array().push(1).push(2.5));
-    j.set("empty", train::Json::object());
+    j.set("list", app::Json::array().push(1).push(2.5));
+    j.set("empty", app::Json::object());
     const std::string text = j.dump();
     CHECK(text.find("\"name\": \"a \\\"q\\\"\\n\\\\\"") != std::string::npos);
     CHECK(text.find("\"bad\": null") != std::string::npos);
@@ -268,7 +268,7 @@ TEST_SUITE("train") {
     CHECK(text.find("\"empty\": {}") != std::string::npos);
     j.set("n", 4);
     CHECK(j.size() == 7);
-    CHECK_THROWS_AS(train::Json::array().set("k", 1), Error);
+    CHECK_THROWS_AS(app::Json::array().set("k", 1), Error);
   }
 
   TEST_CASE("progress: lines mode prints periodic lines with rate and ETA, none at the end") {
@@ -384,12 +384,12 @@ TEST_SUITE("train") {
   TEST_CASE("pipeline: every stage runs, the target is met, compact agrees; an interrupted run resumes identically") {
     const train::DataSplits data = synthetic_splits(8);
     TempDir dir("pipeline");
-    train::PipelineOptions quiet;
+    app::PipelineOptions quiet;
     quiet.log = nullptr;
     quiet.timing_seconds = 0.01;
 
     const io::Config config_a = tiny_prune_config(dir / "a");
-    const auto a = train::run_prune_pipeline(config_a, data, quiet);
+    const auto a = app::run_prune_pipeline(config_a, data, quiet);
     REQUIRE(a.finished);
     CHECK(a.started_at == "baseline");
     std::vector<std::string> names;
@@ -416,13 +416,13 @@ TEST_SUITE("train") {
 
     // Interrupted after 2 training epochs (the baseline's and the first sparse one), then resumed.
     const io::Config config_b = tiny_prune_config(dir / "b");
-    train::PipelineOptions interrupted = quiet;
+    app::PipelineOptions interrupted = quiet;
     interrupted.max_epochs = 2;
-    const auto b1 = train::run_prune_pipeline(config_b, data, interrupted);
+    const auto b1 = app::run_prune_pipeline(config_b, data, interrupted);
     CHECK_FALSE(b1.finished);
     CHECK(fs::exists(dir / "b/stage_baseline.bin"));
     CHECK_FALSE(fs::exists(dir / "b/stage_sparse.bin"));
-    const auto b2 = train::run_prune_pipeline(config_b, data, quiet);
+    const auto b2 = app::run_prune_pipeline(config_b, data, quiet);
     REQUIRE(b2.finished);
     CHECK(b2.started_at == "sparse");
     CHECK(b2.flops_reduction == a.flops_reduction);
@@ -439,24 +439,24 @@ TEST_SUITE("train") {
     CHECK(compared > 10);
 
     // A finished pipeline runs nothing again; another config is refused, naming the key.
-    const auto b3 = train::run_prune_pipeline(config_b, data, quiet);
+    const auto b3 = app::run_prune_pipeline(config_b, data, quiet);
     CHECK(b3.finished);
     CHECK(b3.started_at.empty());
     io::Config changed = tiny_prune_config(dir / "b");
     changed.set("prune.lambda0", "0.25", "test");
-    CHECK_THROWS_WITH_AS(train::run_prune_pipeline(changed, data, quiet), doctest::Contains("prune.lambda0"), Error);
+    CHECK_THROWS_WITH_AS(app::run_prune_pipeline(changed, data, quiet), doctest::Contains("prune.lambda0"), Error);
   }
 
   TEST_CASE("pipeline: l1norm skips sparse training; --analyze stops after the analysis") {
     const train::DataSplits data = synthetic_splits(8);
     TempDir dir("pipeline_l1");
-    train::PipelineOptions quiet;
+    app::PipelineOptions quiet;
     quiet.log = nullptr;
     quiet.timing_seconds = 0.01;
     io::Config config = tiny_prune_config(dir / "l1");
     config.set("prune.method", "l1norm", "test");
     config.set("prune.finetune_epochs", "0", "test");
-    const auto r = train::run_prune_pipeline(config, data, quiet);
+    const auto r = app::run_prune_pipeline(config, data, quiet);
     REQUIRE(r.finished);
     std::vector<std::string> names;
     for (const auto& s : r.stages) names.push_back(s.stage);
@@ -465,9 +465,9 @@ TEST_SUITE("train") {
     CHECK_FALSE(fs::exists(dir / "l1/stage_sparse.bin"));
 
     io::Config analyze = tiny_prune_config(dir / "analyze");
-    train::PipelineOptions only = quiet;
+    app::PipelineOptions only = quiet;
     only.analyze_only = true;
-    const auto a = train::run_prune_pipeline(analyze, data, only);
+    const auto a = app::run_prune_pipeline(analyze, data, only);
     CHECK_FALSE(a.finished);
     CHECK(a.analysis.convs.size() == 2);
     CHECK(a.analysis.dimension_matching().empty());
@@ -477,7 +477,7 @@ TEST_SUITE("train") {
     io::Config no_target = tiny_prune_config(dir / "l1_no_target");
     no_target.set("prune.method", "l1norm", "test");
     no_target.set("prune.flops_target", "0", "test");
-    CHECK_THROWS_WITH_AS(train::run_prune_pipeline(no_target, data, quiet), doctest::Contains("flops_target"), Error);
+    CHECK_THROWS_WITH_AS(app::run_prune_pipeline(no_target, data, quiet), doctest::Contains("flops_target"), Error);
   }
 
   TEST_CASE("compare: every row runs once, the table has them all, a second call only reads them") {
@@ -488,7 +488,7 @@ TEST_SUITE("train") {
     config.set("compare.methods", "full, l1norm", "test");
     config.set("compare.flops_targets", "0.4", "test");
     config.set("compare.seeds", "3, 4", "test");
-    const auto rows = train::comparison_rows(config);
+    const auto rows = app::comparison_rows(config);
     std::vector<std::string> names;
     for (const auto& r : rows) names.push_back(r.dir);
     CHECK(names == std::vector<std::string>{"baseline", "flops40/full/seed3", "dense/seed3", "flops40/l1norm/seed3",
@@ -498,27 +498,27 @@ TEST_SUITE("train") {
       io::Config only_full = config;
       only_full.set("compare.every_seed", "full, dense", "test");
       std::vector<std::string> repeated;
-      for (const auto& r : train::comparison_rows(only_full)) repeated.push_back(r.dir);
+      for (const auto& r : app::comparison_rows(only_full)) repeated.push_back(r.dir);
       CHECK(repeated == std::vector<std::string>{"baseline", "flops40/full/seed3", "dense/seed3",
                                                  "flops40/l1norm/seed3", "flops40/scratch/seed3",
                                                  "flops40/full/seed4", "dense/seed4"});
     }
-    train::ComparisonOptions quiet;
+    app::ComparisonOptions quiet;
     quiet.log = nullptr;
     quiet.timing_seconds = 0.01;
     quiet.invocation = "--config tiny.conf";
-    const auto first = train::run_comparison(config, data, quiet);
+    const auto first = app::run_comparison(config, data, quiet);
     CHECK(first.finished == 9);
     CHECK(first.waiting == 0);
     for (const auto& r : rows) CHECK_MESSAGE(fs::exists(dir / ("cmp/" + r.dir + "/row.txt")), r.dir);
     // Equal epochs everywhere: l1norm fine-tunes for the sparse epochs too; dense and scratch train them all.
-    const auto l1 = train::read_row_record(dir / "cmp/flops40/l1norm/seed3/row.txt");
+    const auto l1 = app::read_row_record(dir / "cmp/flops40/l1norm/seed3/row.txt");
     CHECK(l1.at("command").find("prune.finetune_epochs=3") != std::string::npos);
-    const auto dense = train::read_row_record(dir / "cmp/dense/seed3/row.txt");
+    const auto dense = app::read_row_record(dir / "cmp/dense/seed3/row.txt");
     CHECK(dense.at("epochs") == "4");
     CHECK(dense.at("command").find("prunus train --config tiny.conf") == 0);
-    const auto full = train::read_row_record(dir / "cmp/flops40/full/seed3/row.txt");
-    const auto scratch = train::read_row_record(dir / "cmp/flops40/scratch/seed3/row.txt");
+    const auto full = app::read_row_record(dir / "cmp/flops40/full/seed3/row.txt");
+    const auto scratch = app::read_row_record(dir / "cmp/flops40/scratch/seed3/row.txt");
     CHECK(train::parse_exact_number(full.at("flops_reduction"), "f") >= 0.4);
     CHECK(scratch.at("flops_reduction") == full.at("flops_reduction"));
     CHECK(full.count("stage.zeroed.val") == 1);
@@ -535,17 +535,17 @@ TEST_SUITE("train") {
     CHECK(fs::exists(dir / "cmp/comparison.svg"));
     // Nothing runs twice; a changed comparison list is not a changed row config.
     config.set("compare.seeds", "3", "test");
-    const auto again = train::run_comparison(config, data, quiet);
+    const auto again = app::run_comparison(config, data, quiet);
     CHECK(again.finished == 5);
     // A fresh clone has the baseline's row.txt but not its final.bin: it is trained again, to the same
     // tensors (the file's embedded config differs: compare.seeds changed above).
     const io::Checkpoint before = io::read_checkpoint(dir / "cmp/baseline/final.bin");
     fs::remove(dir / "cmp/baseline/final.bin");
     fs::remove(dir / "cmp/baseline/checkpoint.bin");
-    train::ComparisonOptions logged = quiet;
+    app::ComparisonOptions logged = quiet;
     logged.log = std::fopen((dir / "compare.log").c_str(), "w");
     REQUIRE(logged.log);
-    CHECK(train::run_comparison(config, data, logged).finished == 5);
+    CHECK(app::run_comparison(config, data, logged).finished == 5);
     std::fclose(logged.log);
     const io::Checkpoint after = io::read_checkpoint(dir / "cmp/baseline/final.bin");
     REQUIRE(after.tensors.size() == before.tensors.size());
@@ -556,39 +556,39 @@ TEST_SUITE("train") {
                   std::string(log.begin(), log.end()));
     CHECK(std::string(log.begin(), log.end()).find("(reproduced)") != std::string::npos);
     // --rows: a folder or one above it, by whole path parts; the baseline comes along for a pruned row.
-    CHECK(train::row_selected("flops40/full/seed3", {"flops40/full"}));
-    CHECK(train::row_selected("flops40/full/seed3", {"dense", "flops40/full/"}));
-    CHECK_FALSE(train::row_selected("flops40/full_plain_l1/seed3", {"flops40/full"}));
-    train::ComparisonOptions only = quiet;
+    CHECK(app::row_selected("flops40/full/seed3", {"flops40/full"}));
+    CHECK(app::row_selected("flops40/full/seed3", {"dense", "flops40/full/"}));
+    CHECK_FALSE(app::row_selected("flops40/full_plain_l1/seed3", {"flops40/full"}));
+    app::ComparisonOptions only = quiet;
     only.only_rows = {"flops40/full"};
-    CHECK(train::run_comparison(config, data, only).rows == 2);
+    CHECK(app::run_comparison(config, data, only).rows == 2);
     only.only_rows = {"dense"};
-    CHECK(train::run_comparison(config, data, only).rows == 1);
+    CHECK(app::run_comparison(config, data, only).rows == 1);
     only.only_rows = {"flops70"};
-    CHECK_THROWS_WITH_AS(train::run_comparison(config, data, only), doctest::Contains("flops40/l1norm/seed3"), Error);
+    CHECK_THROWS_WITH_AS(app::run_comparison(config, data, only), doctest::Contains("flops40/l1norm/seed3"), Error);
     // A truncated record is named, not misread.
     { std::ofstream(dir / "cmp/dense/seed3/row.txt") << "kind = dense\nmethod = dense\n"; }
-    CHECK_THROWS_WITH_AS(train::read_row_record(dir / "cmp/dense/seed3/row.txt"), doctest::Contains("target"), Error);
+    CHECK_THROWS_WITH_AS(app::read_row_record(dir / "cmp/dense/seed3/row.txt"), doctest::Contains("target"), Error);
   }
 
   TEST_CASE("pipeline records: stage results and lambda0 traces read back exactly") {
-    train::StageResult s;
+    app::StageResult s;
     s.stage = "sparse";
     s.val = {1.0 / 3.0, 0.123456789012345, 21, 0};
     s.test = {train::kNoValue, train::kNoValue, 0, 0};
     s.macs = 123456789;
     s.params = 4242;
-    const auto back = train::parse_stage_results(train::stage_results_csv({s, s}), "t");
+    const auto back = app::parse_stage_results(app::stage_results_csv({s, s}), "t");
     REQUIRE(back.size() == 2);
     CHECK(back[1].val.loss == s.val.loss);
     CHECK(back[1].val.accuracy == s.val.accuracy);
     CHECK(std::isnan(back[1].test.accuracy));
     CHECK(back[1].macs == s.macs);
     prune::LambdaTraceEntry e{2, 5e-3, 0.31, 0.4, 1.0 / 7.0};
-    const auto trace = train::parse_lambda_trace(train::lambda_trace_csv({e}), "t");
+    const auto trace = app::parse_lambda_trace(app::lambda_trace_csv({e}), "t");
     REQUIRE(trace.size() == 1);
     CHECK(trace[0].next_lambda0 == e.next_lambda0);
-    CHECK_THROWS_AS(train::parse_stage_results("stage,x\n", "t"), Error);
+    CHECK_THROWS_AS(app::parse_stage_results("stage,x\n", "t"), Error);
     // One spelling: the config schema's choices are the prune library's method names.
     auto sorted = [](std::vector<std::string> v) {
       std::sort(v.begin(), v.end());

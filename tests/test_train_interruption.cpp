@@ -10,10 +10,10 @@
 #include <filesystem>
 
 #include "prunus/io/checkpoint.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/stop_request.h"
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 #include "train_fixtures.h"
 
 using namespace prunus;
@@ -54,9 +54,9 @@ TEST_SUITE("train") {
     TempDir dir("sigterm");
     const std::string out = dir / "run";
     const io::Config config = tiny_run_config(out, 3);
-    train::TrainRunOptions quiet;
+    app::TrainRunOptions quiet;
     quiet.log = nullptr;
-    REQUIRE(train::run_training(config, data, quiet).finished);
+    REQUIRE(app::run_training(config, data, quiet).finished);
     const std::vector<char> reference = file_bytes(out + "/final.bin");
     REQUIRE(reference.size() > 1000);
 
@@ -70,9 +70,9 @@ TEST_SUITE("train") {
       std::string message;
       {
         const train::StopOnSignals handler;
-        train::TrainRunOptions stopping = quiet;
+        app::TrainRunOptions stopping = quiet;
         stopping.after_step = sigterm_after(stop_step, &steps);
-        message = interruption_message([&] { train::run_training(config, data, stopping); }, &signal);
+        message = interruption_message([&] { app::run_training(config, data, stopping); }, &signal);
       }
       CHECK(signal == SIGTERM);
       CHECK(steps == stop_step);  // the step in progress finished; no other began
@@ -94,9 +94,9 @@ TEST_SUITE("train") {
       train::clear_stop_request();  // a new process starts without one
       // What a SIGKILL during a write would leave: the restarted run deletes it.
       io::write_file_atomic(out + "/killed_write.tmp", "partial");
-      train::TrainRunOptions resume = quiet;
+      app::TrainRunOptions resume = quiet;
       resume.resume = true;
-      const auto rest = train::run_training(config, data, resume);
+      const auto rest = app::run_training(config, data, resume);
       CHECK(rest.finished);
       CHECK(file_bytes(out + "/final.bin") == reference);
       CHECK_FALSE(holds_temporary_file(out));
@@ -106,10 +106,10 @@ TEST_SUITE("train") {
   TEST_CASE("signals: SIGTERM inside a sparse-training epoch; the resumed pipeline ends identical") {
     const train::DataSplits data = synthetic_splits(8);
     TempDir dir("sigterm_pipeline");
-    train::PipelineOptions quiet;
+    app::PipelineOptions quiet;
     quiet.log = nullptr;
     quiet.timing_seconds = 0.01;
-    const auto whole = train::run_prune_pipeline(tiny_prune_config(dir / "whole"), data, quiet);
+    const auto whole = app::run_prune_pipeline(tiny_prune_config(dir / "whole"), data, quiet);
     REQUIRE(whole.finished);
 
     // Baseline: steps 1-3; sparse epoch 1: 4-6 (the regularizer then re-weighs
@@ -120,15 +120,15 @@ TEST_SUITE("train") {
     std::string message;
     {
       const train::StopOnSignals handler;
-      train::PipelineOptions stopping = quiet;
+      app::PipelineOptions stopping = quiet;
       stopping.after_step = sigterm_after(8, &steps);
-      message = interruption_message([&] { train::run_prune_pipeline(config, data, stopping); }, &signal);
+      message = interruption_message([&] { app::run_prune_pipeline(config, data, stopping); }, &signal);
     }
     CHECK(signal == SIGTERM);
     CHECK(message.find("after step 2 of 3 in epoch 2/2 of phase 'sparse'") != std::string::npos);
     CHECK_FALSE(holds_temporary_file(dir / "cut"));
     train::clear_stop_request();
-    const auto resumed = train::run_prune_pipeline(config, data, quiet);
+    const auto resumed = app::run_prune_pipeline(config, data, quiet);
     REQUIRE(resumed.finished);
     CHECK(resumed.started_at == "sparse");
     CHECK(resumed.flops_reduction == whole.flops_reduction);
@@ -150,11 +150,11 @@ TEST_SUITE("train") {
     TempDir dir("diverge");
     io::Config config = tiny_run_config(dir / "run", 3);
     config.set("train.lr", "1e6", "test");
-    train::TrainRunOptions quiet;
+    app::TrainRunOptions quiet;
     quiet.log = nullptr;
     std::string message;
     try {
-      train::run_training(config, data, quiet);
+      app::run_training(config, data, quiet);
     } catch (const train::TrainingDiverged& e) {
       message = e.what();
     }

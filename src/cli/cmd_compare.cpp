@@ -3,16 +3,16 @@
 
 #include "commands.h"
 #include "prunus/dist/process_group.h"
-#include "prunus/train/cli_args.h"
-#include "prunus/train/comparison.h"
+#include "prunus/app/cli_args.h"
+#include "prunus/app/comparison.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/train/run_setup.h"
 
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& compare_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& compare_spec() {
+  static const app::CommandSpec spec{
       "compare",
       "Runs a fair comparison of pruning methods (train/comparison.h): one shared baseline (trained into\n"
       "out.dir/baseline, or prune.baseline_checkpoint), then for every seed of compare.seeds every method of\n"
@@ -33,30 +33,30 @@ static const train::CommandSpec& compare_spec() {
 
 int cmd_compare(const Args& words) {
   const auto& spec = compare_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "config");
+  app::require_option(spec, args, "config");
   // Its rows are locked per process: several ranks would each take other rows.
   PRUNUS_CHECK(dist::size() == 1, "compare runs as one process (it was started as ", dist::size(),
                " by mpirun); run a row's own `prunus prune` or `prunus train` command (its COMMAND file) under "
                "mpirun instead");
-  io::Config config = train::config_from_args(args);
-  train::check_device(config);
+  io::Config config = app::config_from_args(args);
+  app::check_device(config);
   if (args.has("table")) {
-    train::write_comparison_table(config, train::comparison_rows(config));
+    app::write_comparison_table(config, app::comparison_rows(config));
     return 0;
   }
-  const train::DataSplits data = train::load_data_splits(config);
-  train::ProgressReporter progress;
-  train::ComparisonOptions options;
+  const app::DataSplits data = app::load_data_splits(config);
+  app::ProgressReporter progress;
+  app::ComparisonOptions options;
   options.progress = &progress;
   if (args.has("rows")) options.only_rows = io::split_list(args.get("rows"));
   options.invocation = "--config " + args.get("config");
   for (const auto& assignment : args.all("set")) options.invocation += " --set " + assignment;
-  train::run_comparison(config, data, options);
+  app::run_comparison(config, data, options);
   return 0;
 }
 

@@ -7,12 +7,12 @@
 
 #include "commands.h"
 #include "prunus/data/dataset.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/train/demo_config.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/demo_config.h"
+#include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_setup.h"
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 
 namespace fs = std::filesystem;
 
@@ -25,8 +25,8 @@ constexpr int64_t kDefaultTrainImages = 20000;
 // Fashion-MNIST has none, and tuning or reporting on the test set would not be honest.
 constexpr int64_t kValidationImages = 5000;
 
-static const train::CommandSpec& demo_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& demo_spec() {
+  static const app::CommandSpec spec{
       "demo",
       "The whole pruning pipeline in a few minutes: the small CNN (lenet) on Fashion-MNIST, baseline 2 epochs,\n"
       "sparse training 2 epochs with the adaptive L1, pruning to a 50% FLOPs reduction (filters + stripes),\n"
@@ -47,14 +47,14 @@ static const train::CommandSpec& demo_spec() {
 
 int cmd_demo(const Args& words) {
   const auto& spec = demo_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  const int64_t train_images = train::int_option(spec, args, "train-images", kDefaultTrainImages, 0, 1000000000);
+  const int64_t train_images = app::int_option(spec, args, "train-images", kDefaultTrainImages, 0, 1000000000);
   io::Config config(io::prunus_schema());
-  config.load_text(train::demo_config_text(), "demo config");
+  config.load_text(app::demo_config_text(), "demo config");
   const std::string found = data::find_fashion_mnist_dir();
   PRUNUS_CHECK(!found.empty(),
                "the demo needs Fashion-MNIST, found neither in data/fashion-mnist nor in "
@@ -71,7 +71,7 @@ int cmd_demo(const Args& words) {
         fs::remove(entry.path());
     }
   }
-  train::DataSplits data = train::load_data_splits(config);
+  app::DataSplits data = app::load_data_splits(config);
   const int64_t available = data.train.size();
   PRUNUS_CHECK(available > 2 * kValidationImages, "demo: ", data.train_source, " has ", available,
                " training images; the demo holds out ", kValidationImages, " for validation and needs more");
@@ -87,10 +87,10 @@ int cmd_demo(const Args& words) {
               static_cast<long long>(data.train.size()), static_cast<long long>(available),
               data.train.size() < usable ? " (--train-images 0 uses all the others)" : "",
               static_cast<long long>(kValidationImages));
-  train::ProgressReporter progress;
-  train::PipelineOptions options;
+  app::ProgressReporter progress;
+  app::PipelineOptions options;
   options.progress = &progress;
-  const train::PipelineResult result = train::run_prune_pipeline(config, data, options);
+  const app::PipelineResult result = app::run_prune_pipeline(config, data, options);
   if (!result.finished) return 0;
 
   // The fair reference: the dense model trained for the pipeline's total epochs.
@@ -100,11 +100,11 @@ int cmd_demo(const Args& words) {
   dense_config.set("train.epochs", std::to_string(epochs), "demo");
   dense_config.set("out.dir", (fs::path(out_dir) / "dense").string(), "demo");
   std::printf("\ndemo: the dense reference, %lld epochs like the whole pipeline\n", static_cast<long long>(epochs));
-  train::TrainRunOptions dense_options;
+  app::TrainRunOptions dense_options;
   dense_options.resume = args.has("resume");
   dense_options.overwrite = !dense_options.resume;  // the demo starts over unless told to resume
   dense_options.progress = &progress;
-  const train::TrainRunResult dense = train::run_training(dense_config, data, dense_options);
+  const app::TrainRunResult dense = app::run_training(dense_config, data, dense_options);
   if (!dense.finished) return 0;
 
   std::printf("\ndemo: done. Accuracy by stage (val: %s; test: %s, reported only):\n", data.val_source.c_str(),
@@ -113,7 +113,7 @@ int cmd_demo(const Args& words) {
   for (const auto& s : result.stages)
     std::printf("  %-12s %7.2f%% %7.2f%% %10.2f M\n", s.stage.c_str(), 100 * s.val.accuracy, 100 * s.test.accuracy,
                 s.macs / 1e6);
-  const train::StageResult& pruned = result.stages.back();
+  const app::StageResult& pruned = result.stages.back();
   std::printf("  %-12s %7.2f%% %7.2f%%   (dense, %lld epochs)\n", "dense", 100 * dense.val.accuracy,
               100 * dense.test.accuracy, static_cast<long long>(epochs));
   std::printf("Pruned vs dense at equal epochs: val %+.2f points, test %+.2f points; FLOPs -%.1f%%, params -%.1f%%;\n"

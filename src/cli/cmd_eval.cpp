@@ -6,7 +6,7 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/io/safetensors.h"
 #include "prunus/models/summary.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
@@ -16,8 +16,8 @@
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& eval_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& eval_spec() {
+  static const app::CommandSpec spec{
       "eval",
       "Evaluates the model of a checkpoint (any prunus checkpoint: a run state, final.bin, a pipeline stage,\n"
       "a compact pruned model) on the validation and test sets of the config stored in it. The architecture\n"
@@ -40,7 +40,7 @@ static void print_result(const char* split, const std::string& files, const trai
 }
 
 // The model's outputs on a tensor from a file, in eval mode, in one batch.
-static int eval_tensors(nn::Module& model, const Shape& input_shape, const train::ParsedArgs& args) {
+static int eval_tensors(nn::Module& model, const Shape& input_shape, const app::ParsedArgs& args) {
   const io::SafeTensors file = io::read_safetensors(args.get("inputs"));
   const io::SafeTensorsEntry* input = file.find("input");
   PRUNUS_CHECK(input, file.source, " has no tensor named 'input'");
@@ -61,12 +61,12 @@ static int eval_tensors(nn::Module& model, const Shape& input_shape, const train
 
 int cmd_eval(const Args& words) {
   const auto& spec = eval_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "checkpoint");
+  app::require_option(spec, args, "checkpoint");
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   io::Config config = train::checkpoint_config(checkpoint);
   for (const auto& assignment : args.all("set")) config.apply_override(assignment);
@@ -76,7 +76,7 @@ int cmd_eval(const Args& words) {
               train::checkpoint_arch(checkpoint).c_str(), train::describe_checkpoint(checkpoint).c_str(),
               static_cast<long long>(models::count_parameters(*model)), threads);
   if (args.has("inputs")) return eval_tensors(*model, train::checkpoint_input_shape(checkpoint), args);
-  if (args.has("logits")) throw train::UsageError("eval: --logits goes with --inputs");
+  if (args.has("logits")) throw app::UsageError("eval: --logits goes with --inputs");
   const train::DataSplits data = train::load_data_splits(config, {/*train=*/false, true, true});
   for (const auto& note : data.notes) std::printf("note: %s\n", note.c_str());
   const Shape expected = train::checkpoint_input_shape(checkpoint);

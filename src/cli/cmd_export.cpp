@@ -6,14 +6,14 @@
 #include "prunus/interop/state_dict.h"
 #include "prunus/io/checkpoint.h"
 #include "prunus/models/summary.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/run_checkpoint.h"
 
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& export_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& export_spec() {
+  static const app::CommandSpec spec{
       "export",
       "Writes the model of a checkpoint (dense, pruned or compact) for other tools:\n"
       "  onnx         an inference graph (opset 13, symbolic batch): Conv, BatchNormalization, Relu, Add,\n"
@@ -37,18 +37,18 @@ static bool ends_with(const std::string& s, const std::string& suffix) {
 
 int cmd_export(const Args& words) {
   const auto& spec = export_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "checkpoint");
-  train::require_option(spec, args, "out");
+  app::require_option(spec, args, "checkpoint");
+  app::require_option(spec, args, "out");
   const std::string out = args.get("out");
   std::string format = args.get("format");
   if (format.empty()) format = ends_with(out, ".onnx") ? "onnx" : ends_with(out, ".safetensors") ? "safetensors" : "";
   if (format != "onnx" && format != "safetensors")
-    throw train::UsageError("export: say --format onnx or --format safetensors (or name --out *.onnx or "
+    throw app::UsageError("export: say --format onnx or --format safetensors (or name --out *.onnx or "
                             "*.safetensors); got '" + format + "'");
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   auto model = train::load_model(checkpoint);

@@ -7,14 +7,14 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/io/safetensors.h"
 #include "prunus/models/summary.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/run_checkpoint.h"
 
 namespace prunus {
 namespace cli {
 
-static std::vector<train::OptionSpec> options() {
-  std::vector<train::OptionSpec> all = {
+static std::vector<app::OptionSpec> options() {
+  std::vector<app::OptionSpec> all = {
       {"safetensors", "FILE", "the state dict to import (torch: safetensors.torch.save_file(model.state_dict(), F))"},
       {"out", "CHECKPOINT", "the prunus checkpoint to write"}};
   for (const auto& o : zoo_model_option_specs()) all.push_back(o);
@@ -23,8 +23,8 @@ static std::vector<train::OptionSpec> options() {
   return all;
 }
 
-static const train::CommandSpec& import_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& import_spec() {
+  static const app::CommandSpec spec{
       "import",
       "Turns a safetensors state dict into a prunus checkpoint (a trained model, usable as `prunus eval\n"
       "--checkpoint`, `prunus export` or a pipeline's prune.baseline_checkpoint). Either a PyTorch state dict\n"
@@ -46,13 +46,13 @@ static const train::CommandSpec& import_spec() {
 
 int cmd_import(const Args& words) {
   const auto& spec = import_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "safetensors");
-  train::require_option(spec, args, "out");
+  app::require_option(spec, args, "safetensors");
+  app::require_option(spec, args, "out");
   const io::SafeTensors file = io::read_safetensors(args.get("safetensors"));
   std::shared_ptr<nn::Module> model = args.has("model") ? nullptr : interop::model_from_prunus_file(file);
   std::string arch;
@@ -60,7 +60,7 @@ int cmd_import(const Args& words) {
   interop::ImportLog log;
   if (model) {
     if (has_zoo_size_options(args))
-      throw train::UsageError("import: --image-size, --num-classes and --in-channels go with --model");
+      throw app::UsageError("import: --image-size, --num-classes and --in-channels go with --model");
     auto meta = [&](const char* key) {
       auto it = file.metadata.find(key);
       PRUNUS_CHECK(it != file.metadata.end(), file.source, " has ", interop::kArchitectureKey, " but no ", key,
@@ -72,7 +72,7 @@ int cmd_import(const Args& words) {
     interop::import_state_dict(*model, "prunus", file, &log);
   } else {
     if (!args.has("model"))
-      throw train::UsageError("import: " + file.source + " was not written by prunus; say which zoo model it is "
+      throw app::UsageError("import: " + file.source + " was not written by prunus; say which zoo model it is "
                               "with --model NAME");
     const ZooModelChoice choice = zoo_model_from_args(spec, args);
     model = choice.build();
@@ -80,7 +80,7 @@ int cmd_import(const Args& words) {
     input_shape = choice.input_shape();
     interop::import_state_dict(*model, arch, file, &log);
   }
-  io::Config config = train::config_from_args(args);
+  io::Config config = app::config_from_args(args);
   config.set("model.arch", arch, "import");
   io::Checkpoint checkpoint;
   train::put_model(checkpoint, *model, arch, input_shape);

@@ -12,22 +12,22 @@
 #include "prunus/nn/conv2d.h"
 #include "prunus/prune/analysis.h"
 #include "prunus/prune/flops.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/training_phase.h"
 
 namespace prunus {
 namespace cli {
 
-static std::vector<train::OptionSpec> options() {
-  std::vector<train::OptionSpec> all = zoo_model_option_specs();
+static std::vector<app::OptionSpec> options() {
+  std::vector<app::OptionSpec> all = zoo_model_option_specs();
   all.push_back({"checkpoint", "FILE", "describe the model of a checkpoint instead"});
   all.push_back({"entries", "", "with --checkpoint: also list every entry of the file"});
   return all;
 }
 
-static const train::CommandSpec& info_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& info_spec() {
+  static const app::CommandSpec spec{
       "info",
       "Prints the per-layer table of a model (input/output shapes, parameters, multiply-accumulates) and its\n"
       "totals: a zoo model by name, or the model stored in a checkpoint (pruned and compact models included).",
@@ -66,15 +66,15 @@ static void print_pruned_count(nn::Module& model, const Shape& input_shape) {
 
 int cmd_info(const Args& words) {
   const auto& spec = info_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
   if (args.has("model") == args.has("checkpoint"))
-    throw train::UsageError("info: give exactly one of --model NAME and --checkpoint FILE");
+    throw app::UsageError("info: give exactly one of --model NAME and --checkpoint FILE");
   if (args.has("model")) {
-    if (args.has("entries")) throw train::UsageError("info: --entries goes with --checkpoint");
+    if (args.has("entries")) throw app::UsageError("info: --entries goes with --checkpoint");
     const ZooModelChoice choice = zoo_model_from_args(spec, args);
     auto model = choice.build();
     std::printf("%s, input %dx%dx%d, %d classes\n", choice.arch.c_str(), choice.in_channels, choice.image_size,
@@ -83,7 +83,7 @@ int cmd_info(const Args& words) {
     return 0;
   }
   if (has_zoo_size_options(args))
-    throw train::UsageError("info: --image-size, --num-classes and --in-channels go with --model");
+    throw app::UsageError("info: --image-size, --num-classes and --in-channels go with --model");
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   auto model = train::load_model(checkpoint);
   const Shape input = train::checkpoint_input_shape(checkpoint);

@@ -10,7 +10,7 @@
 #include "prunus/data/dataset.h"
 #include "prunus/data/image_folder.h"
 #include "prunus/io/checkpoint.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
@@ -18,8 +18,8 @@
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& predict_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& predict_spec() {
+  static const app::CommandSpec spec{
       "predict",
       "Classifies image files (PNG, JPEG, BMP, ... via stb_image) with the model of a checkpoint: each image is\n"
       "converted to the model's channels (luminance or RGB), its shorter side resized to the model's input\n"
@@ -37,15 +37,15 @@ static const train::CommandSpec& predict_spec() {
 
 int cmd_predict(const Args& words) {
   const auto& spec = predict_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "checkpoint");
+  app::require_option(spec, args, "checkpoint");
   const std::vector<std::string>& files = args.all("");
-  if (files.empty()) throw train::UsageError("predict: give one or more image files after the options");
-  const int top = static_cast<int>(train::int_option(spec, args, "top", 5, 1, 100000));
+  if (files.empty()) throw app::UsageError("predict: give one or more image files after the options");
+  const int top = static_cast<int>(app::int_option(spec, args, "top", 5, 1, 100000));
 
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   io::Config config = train::checkpoint_config(checkpoint);

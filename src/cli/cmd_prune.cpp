@@ -2,16 +2,16 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_setup.h"
 
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& prune_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& prune_spec() {
+  static const app::CommandSpec spec{
       "prune",
       "Runs the pruning pipeline of PRUNING.md as the config's [prune] section says: analyze (print the\n"
       "dimension-matching convs D) -> baseline (train, or load prune.baseline_checkpoint) -> sparse training\n"
@@ -32,23 +32,23 @@ static const train::CommandSpec& prune_spec() {
 
 int cmd_prune(const Args& words) {
   const auto& spec = prune_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "config");
-  io::Config config = train::config_from_args(args);
+  app::require_option(spec, args, "config");
+  io::Config config = app::config_from_args(args);
   if (args.has("device")) config.set("train.device", args.get("device"), "--device");
-  train::check_device(config);
-  train::PipelineOptions options;
+  app::check_device(config);
+  app::PipelineOptions options;
   options.analyze_only = args.has("analyze");
   // --analyze needs only the image shape: the (small) test split gives it.
-  const train::DataSplits data = train::load_data_splits(
+  const app::DataSplits data = app::load_data_splits(
       config, {/*train=*/!options.analyze_only, /*val=*/!options.analyze_only, /*test=*/true});
-  train::ProgressReporter progress;
+  app::ProgressReporter progress;
   options.progress = &progress;
-  train::run_prune_pipeline(config, data, options);
+  app::run_prune_pipeline(config, data, options);
   return 0;
 }
 

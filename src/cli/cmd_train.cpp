@@ -2,16 +2,16 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/train/run_setup.h"
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 
 namespace prunus {
 namespace cli {
 
-static const train::CommandSpec& train_spec() {
-  static const train::CommandSpec spec{
+static const app::CommandSpec& train_spec() {
+  static const app::CommandSpec spec{
       "train",
       "Trains model.arch on data.dataset with SGD as the config says, writing into out.dir: config.conf (the\n"
       "effective config), log.csv (one line per epoch), checkpoint.bin (run state after every\n"
@@ -36,23 +36,23 @@ static const train::CommandSpec& train_spec() {
 
 int cmd_train(const Args& words) {
   const auto& spec = train_spec();
-  const train::ParsedArgs args = train::parse_command_line(spec, words);
+  const app::ParsedArgs args = app::parse_command_line(spec, words);
   if (args.help) {
-    std::fputs(train::command_help(spec).c_str(), stdout);
+    std::fputs(app::command_help(spec).c_str(), stdout);
     return 0;
   }
-  train::require_option(spec, args, "config");
-  io::Config config = train::config_from_args(args);
+  app::require_option(spec, args, "config");
+  io::Config config = app::config_from_args(args);
   if (args.has("device")) config.set("train.device", args.get("device"), "--device");
-  train::check_device(config);
-  const train::DataSplits data = train::load_data_splits(config);
-  train::ProgressReporter progress;
-  train::TrainRunOptions options;
+  app::check_device(config);
+  const app::DataSplits data = app::load_data_splits(config);
+  app::ProgressReporter progress;
+  app::TrainRunOptions options;
   options.resume = args.has("resume");
   options.overwrite = args.has("overwrite");
-  if (options.resume && options.overwrite) throw train::UsageError("'prunus train': --resume and --overwrite exclude each other");
+  if (options.resume && options.overwrite) throw app::UsageError("'prunus train': --resume and --overwrite exclude each other");
   options.progress = &progress;
-  train::run_training(config, data, options);
+  app::run_training(config, data, options);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 // The prunus subcommands, one file each (cmd_<name>.cpp). Each takes the
 // words after its name, handles --help itself and returns the exit status;
-// errors are thrown (train::UsageError -> 2, prunus::Error -> 1) and reported
+// errors are thrown (app::UsageError -> 2, prunus::Error -> 1) and reported
 // by main().
 #pragma once
 #include <string>

@@ -12,7 +12,7 @@
 #include "openmp_waiting.h"
 #include "prunus/dist/process_group.h"
 #include "prunus/error.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 #include "prunus/train/stop_request.h"
 
 namespace {
@@ -79,7 +79,7 @@ static int run_command(int argc, char** argv) {
     std::fprintf(stderr, "prunus: error: unknown command '%s' (commands: %s; see prunus --help)\n", command.c_str(),
                  names.c_str());
     return 2;
-  } catch (const prunus::train::UsageError& e) {
+  } catch (const prunus::app::UsageError& e) {
     std::fprintf(stderr, "prunus: error: %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {

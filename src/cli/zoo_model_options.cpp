@@ -5,7 +5,7 @@
 namespace prunus {
 namespace cli {
 
-std::vector<train::OptionSpec> zoo_model_option_specs() {
+std::vector<app::OptionSpec> zoo_model_option_specs() {
   std::string names;
   for (const std::string& name : models::list_models()) names += (names.empty() ? "" : ", ") + name;
   return {{"model", "NAME", "a zoo model: " + names},
@@ -14,18 +14,18 @@ std::vector<train::OptionSpec> zoo_model_option_specs() {
           {"in-channels", "C", "input channels (default: 1 for lenet, 3 otherwise)"}};
 }
 
-ZooModelChoice zoo_model_from_args(const train::CommandSpec& spec, const train::ParsedArgs& args) {
+ZooModelChoice zoo_model_from_args(const app::CommandSpec& spec, const app::ParsedArgs& args) {
   ZooModelChoice c;
   c.arch = args.get("model");
   // Sizes up to 100000: far beyond any model, well inside int and the tensor limits.
-  auto size = [&](const char* name, int fallback) { return int(train::int_option(spec, args, name, fallback, 1, 100000)); };
+  auto size = [&](const char* name, int fallback) { return int(app::int_option(spec, args, name, fallback, 1, 100000)); };
   c.image_size = size("image-size", c.arch == "lenet" ? 28 : c.arch == "resnet50" ? 224 : 32);
   c.num_classes = size("num-classes", c.arch == "resnet50" ? 1000 : 10);
   c.in_channels = size("in-channels", c.arch == "lenet" ? 1 : 3);
   return c;
 }
 
-bool has_zoo_size_options(const train::ParsedArgs& args) {
+bool has_zoo_size_options(const app::ParsedArgs& args) {
   return args.has("image-size") || args.has("num-classes") || args.has("in-channels");
 }
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "prunus/nn/module.h"
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 
 namespace prunus {
 namespace cli {
@@ -19,11 +19,11 @@ struct ZooModelChoice {
 };
 
 // The four options, for a CommandSpec.
-std::vector<train::OptionSpec> zoo_model_option_specs();
+std::vector<app::OptionSpec> zoo_model_option_specs();
 // Reads them (--model required by the caller); sizes default per architecture.
-ZooModelChoice zoo_model_from_args(const train::CommandSpec& spec, const train::ParsedArgs& args);
+ZooModelChoice zoo_model_from_args(const app::CommandSpec& spec, const app::ParsedArgs& args);
 // Whether any size option was given (they need --model).
-bool has_zoo_size_options(const train::ParsedArgs& args);
+bool has_zoo_size_options(const app::ParsedArgs& args);
 
 }  // namespace cli
 }  // namespace prunus

@@ -6,9 +6,24 @@
 #include <sstream>
 
 #include "prunus/error.h"
+#include "prunus/io/json_text.h"
 
 namespace prunus {
 namespace train {
+
+std::string exact_number(double value) {
+  return std::isnan(value) ? "" : io::round_trip_decimal(value);
+}
+
+double parse_exact_number(const std::string& text, const std::string& what) {
+  if (text.empty()) return std::nan("");
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  PRUNUS_CHECK(*end == '\0' && errno == 0, what, ": '", text, "' is not a number");
+  return v;
+}
+
 
 namespace {
 

@@ -10,7 +10,7 @@
 #include "prunus/nn/description.h"
 #include "prunus/nn/state.h"
 #include "prunus/prune/stripe_conv2d.h"
-#include "prunus/train/pipeline_records.h"
+#include "prunus/app/pipeline_records.h"
 
 namespace prunus {
 namespace train {

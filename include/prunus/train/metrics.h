@@ -12,6 +12,11 @@ namespace train {
 
 constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
 
+// The one exact-number text of the records: the shortest "%.17g" decimal that
+// reads back as the same double ("" for kNoValue), and its reader.
+std::string exact_number(double value);
+double parse_exact_number(const std::string& text, const std::string& what);  // throws naming `what`
+
 struct EpochRecord {
   std::string phase;  // "train", "baseline", "sparse", "finetune"
   int epoch = 0;      // 1-based within the phase

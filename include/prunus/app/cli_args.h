@@ -12,7 +12,7 @@
 #include "prunus/io/config.h"
 
 namespace prunus {
-namespace train {
+namespace app {
 
 class UsageError : public Error {
  public:
@@ -65,5 +65,5 @@ std::string command_help(const CommandSpec& spec);
 // schema's defaults.
 io::Config config_from_args(const ParsedArgs& args);
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -1,4 +1,4 @@
-#include "prunus/train/pipeline_report.h"
+#include "prunus/app/pipeline_report.h"
 
 #include <cmath>
 #include <filesystem>
@@ -7,14 +7,14 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/prune/flops.h"
 #include "prunus/prune/report.h"
-#include "prunus/train/json.h"
-#include "prunus/train/pipeline_records.h"
+#include "prunus/app/json.h"
+#include "prunus/app/pipeline_records.h"
 #include "prunus/train/training_phase.h"
 
 namespace fs = std::filesystem;
 
 namespace prunus {
-namespace train {
+namespace app {
 
 namespace {
 
@@ -137,5 +137,5 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
   std::fflush(log);
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

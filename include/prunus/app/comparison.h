@@ -23,7 +23,9 @@
 #include "prunus/train/progress.h"
 
 namespace prunus {
-namespace train {
+namespace app {
+
+using namespace train;  // the app layer builds on the training library
 
 struct ComparisonRow {
   std::string kind;    // "baseline", "prune", "dense" or "scratch"
@@ -66,5 +68,5 @@ void write_comparison_table(const io::Config& config, const std::vector<Comparis
 // row.txt: `key = value` lines, read back exactly.
 std::map<std::string, std::string> read_row_record(const std::string& path);
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

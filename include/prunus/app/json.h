@@ -8,7 +8,7 @@
 #include <vector>
 
 namespace prunus {
-namespace train {
+namespace app {
 
 class Json {
  public:
@@ -45,5 +45,5 @@ class Json {
   std::vector<std::pair<std::string, Json>> items_;  // array items have empty keys
 };
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -1,4 +1,4 @@
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/prune_pipeline.h"
 
 #include <cstdarg>
 #include <filesystem>
@@ -14,8 +14,8 @@
 #include "prunus/prune/regularizer.h"
 #include "prunus/train/bn_recalibration.h"
 #include "prunus/train/inference_timing.h"
-#include "prunus/train/pipeline_records.h"
-#include "prunus/train/pipeline_report.h"
+#include "prunus/app/pipeline_records.h"
+#include "prunus/app/pipeline_report.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/train/training_phase.h"
@@ -23,7 +23,7 @@
 namespace fs = std::filesystem;
 
 namespace prunus {
-namespace train {
+namespace app {
 
 const std::vector<Stage>& pipeline_stages() {
   static const std::vector<Stage> stages = {Stage::Baseline, Stage::Sparse, Stage::Prune, Stage::Finetune,
@@ -541,5 +541,5 @@ PipelineResult run_prune_pipeline(const io::Config& config, const DataSplits& da
   return pipeline.run();
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

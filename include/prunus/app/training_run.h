@@ -16,7 +16,9 @@
 #include "prunus/train/trainer.h"
 
 namespace prunus {
-namespace train {
+namespace app {
+
+using namespace train;  // the app layer builds on the training library
 
 struct TrainRunOptions {
   bool resume = false;                   // continue from out.dir/checkpoint.bin when it exists
@@ -45,5 +47,5 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
 // Paths inside out.dir.
 std::string out_path(const io::Config& config, const std::string& file);
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

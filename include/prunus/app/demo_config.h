@@ -4,9 +4,9 @@
 #pragma once
 
 namespace prunus {
-namespace train {
+namespace app {
 
 const char* demo_config_text();
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

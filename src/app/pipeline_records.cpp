@@ -1,4 +1,4 @@
-#include "prunus/train/pipeline_records.h"
+#include "prunus/app/pipeline_records.h"
 
 #include <cerrno>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "prunus/io/json_text.h"
 
 namespace prunus {
-namespace train {
+namespace app {
 
 namespace {
 
@@ -43,9 +43,6 @@ const char* const kTraceHeader = "epoch,lambda0,flops_reduction,goal,next_lambda
 
 }  // namespace
 
-std::string exact_number(double value) {
-  return std::isnan(value) ? "" : io::round_trip_decimal(value);
-}
 
 namespace {
 
@@ -72,14 +69,6 @@ CompactTimings CompactTimings::from_checkpoint(const io::Checkpoint& checkpoint)
   return t;
 }
 
-double parse_exact_number(const std::string& text, const std::string& what) {
-  if (text.empty()) return std::nan("");
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  PRUNUS_CHECK(*end == '\0' && errno == 0, what, ": '", text, "' is not a number");
-  return v;
-}
 
 std::string stage_results_csv(const std::vector<StageResult>& stages) {
   std::string out = std::string(kStageHeader) + "\n";
@@ -130,5 +119,5 @@ std::vector<prune::LambdaTraceEntry> parse_lambda_trace(const std::string& text,
   return out;
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

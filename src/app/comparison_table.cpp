@@ -7,14 +7,14 @@
 #include <sstream>
 
 #include "prunus/io/checkpoint.h"
-#include "prunus/train/comparison.h"
-#include "prunus/train/json.h"
-#include "prunus/train/pipeline_records.h"
+#include "prunus/app/comparison.h"
+#include "prunus/app/json.h"
+#include "prunus/app/pipeline_records.h"
 
 namespace fs = std::filesystem;
 
 namespace prunus {
-namespace train {
+namespace app {
 namespace {
 
 struct Spread {
@@ -237,5 +237,5 @@ void write_comparison_table(const io::Config& config, const std::vector<Comparis
   io::write_file_atomic((out / "comparison.svg").string(), svg_plot(groups, dense_val));
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -13,11 +13,13 @@
 #include "prunus/prune/baselines.h"
 #include "prunus/prune/regularizer.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/train/pipeline_records.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/pipeline_records.h"
+#include "prunus/app/prune_pipeline.h"
 
 namespace prunus {
-namespace train {
+namespace app {
+
+using namespace train;  // the app layer builds on the training library
 
 struct PipelineReportInput {
   const io::Config& config;
@@ -33,5 +35,5 @@ struct PipelineReportInput {
 // `masked`: the pruned model before compaction (what the per-layer table describes).
 void write_pipeline_report(const PipelineReportInput& input, nn::Module& masked, std::FILE* log);
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

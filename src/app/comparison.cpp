@@ -1,4 +1,4 @@
-#include "prunus/train/comparison.h"
+#include "prunus/app/comparison.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -13,17 +13,17 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/io/config.h"
 #include "prunus/prune/method.h"
-#include "prunus/train/json.h"
-#include "prunus/train/pipeline_records.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/json.h"
+#include "prunus/app/pipeline_records.h"
+#include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/training_phase.h"
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 
 namespace fs = std::filesystem;
 
 namespace prunus {
-namespace train {
+namespace app {
 namespace {
 
 std::string target_tag(double target) { return "flops" + std::to_string(int(std::lround(target * 100))); }
@@ -384,5 +384,5 @@ ComparisonResult run_comparison(const io::Config& config, const DataSplits& data
   return result;
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -1,9 +1,9 @@
-#include "prunus/train/training_run.h"
+#include "prunus/app/training_run.h"
 
 #include <filesystem>
 
 #include "prunus/models/summary.h"
-#include "prunus/train/json.h"
+#include "prunus/app/json.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/train/training_phase.h"
@@ -11,7 +11,7 @@
 namespace fs = std::filesystem;
 
 namespace prunus {
-namespace train {
+namespace app {
 
 std::string out_path(const io::Config& config, const std::string& file) {
   return (fs::path(config.get_string("out.dir")) / file).string();
@@ -156,5 +156,5 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   return result;
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -28,7 +28,9 @@
 #include "prunus/train/trainer.h"
 
 namespace prunus {
-namespace train {
+namespace app {
+
+using namespace train;  // the app layer builds on the training library
 
 struct PipelineOptions {
   bool analyze_only = false;             // print D and stop
@@ -65,5 +67,5 @@ const char* stage_name(Stage stage);  // "baseline", ...: its file stage_<name>.
 PipelineResult run_prune_pipeline(const io::Config& config, const DataSplits& data,
                                   const PipelineOptions& options = {});
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -9,10 +9,12 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/prune/regularizer.h"
 #include "prunus/train/metrics.h"
-#include "prunus/train/prune_pipeline.h"
+#include "prunus/app/prune_pipeline.h"
 
 namespace prunus {
-namespace train {
+namespace app {
+
+using namespace train;  // the app layer builds on the training library
 
 std::string stage_results_csv(const std::vector<StageResult>& stages);
 std::vector<StageResult> parse_stage_results(const std::string& text, const std::string& source);
@@ -20,8 +22,6 @@ std::vector<StageResult> parse_stage_results(const std::string& text, const std:
 std::string lambda_trace_csv(const std::vector<prune::LambdaTraceEntry>& trace);
 std::vector<prune::LambdaTraceEntry> parse_lambda_trace(const std::string& text, const std::string& source);
 
-std::string exact_number(double value);                         // "%.17g"
-double parse_exact_number(const std::string& text, const std::string& what);  // throws naming `what`
 
 // What the compact stage measured, kept in its checkpoint as "compact.*"
 // strings; NaN (kNoValue) where not measured.
@@ -33,5 +33,5 @@ struct CompactTimings {
   static CompactTimings from_checkpoint(const io::Checkpoint& checkpoint);  // NaN for absent keys
 };
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

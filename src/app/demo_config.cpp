@@ -1,7 +1,7 @@
-#include "prunus/train/demo_config.h"
+#include "prunus/app/demo_config.h"
 
 namespace prunus {
-namespace train {
+namespace app {
 
 // Keep in step with experiments/configs/fashion_lenet_demo.conf.
 const char* demo_config_text() {
@@ -37,5 +37,5 @@ dir = runs/demo
 )";
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

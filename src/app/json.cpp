@@ -1,4 +1,4 @@
-#include "prunus/train/json.h"
+#include "prunus/app/json.h"
 
 #include <cmath>
 #include <cstdio>
@@ -7,7 +7,7 @@
 #include "prunus/io/json_text.h"
 
 namespace prunus {
-namespace train {
+namespace app {
 
 Json::Json(bool value) : kind_(Kind::Bool), bool_(value) {}
 Json::Json(int value) : Json(static_cast<int64_t>(value)) {}
@@ -85,5 +85,5 @@ std::string Json::dump(int indent) const {
   return out + "\n";
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus

@@ -1,9 +1,9 @@
-#include "prunus/train/cli_args.h"
+#include "prunus/app/cli_args.h"
 
 #include <algorithm>
 
 namespace prunus {
-namespace train {
+namespace app {
 
 std::string ParsedArgs::get(const std::string& name, const std::string& fallback) const {
   auto it = values.find(name);
@@ -103,5 +103,5 @@ io::Config config_from_args(const ParsedArgs& args) {
   return config;
 }
 
-}  // namespace train
+}  // namespace app
 }  // namespace prunus
