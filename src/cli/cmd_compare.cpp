@@ -14,7 +14,7 @@ namespace cli {
 static const app::CommandSpec& compare_spec() {
   static const app::CommandSpec spec{
       "compare",
-      "Runs a fair comparison of pruning methods (train/comparison.h): one shared baseline (trained into\n"
+      "Runs a fair comparison of pruning methods (app/comparison.h): one shared baseline (trained into\n"
       "out.dir/baseline, or prune.baseline_checkpoint), then for every seed of compare.seeds every method of\n"
       "compare.methods pruned to every target of compare.flops_targets with the same total epochs, the dense\n"
       "model trained for those epochs (compare.dense) and each target's `full` architecture trained from\n"
