@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "prunus/app/prune_settings.h"
 #include "prunus/models/summary.h"
 #include "prunus/nn/conv2d.h"
 #include "prunus/prune/baselines.h"
@@ -54,13 +55,7 @@ class Pipeline {
     ctx_.progress = options.progress;
     ctx_.log = options.log;
     batch_size_ = static_cast<int>(config.get_int("train.batch_size"));
-    preset_ = prune::method_preset(config.get_string("prune.method"));
-    if (preset_.granularities_configurable) {
-      std::string list;
-      for (const auto& g : config.get_list("prune.granularities")) list += (list.empty() ? "" : ",") + g;
-      preset_.granularities = prune::Granularities::parse(list);
-    }
-    if (!config.get_bool("prune.adaptive")) preset_.adaptive = false;
+    settings_ = PruneSettings::from_config(config);
   }
 
   PipelineResult run();
@@ -102,7 +97,8 @@ class Pipeline {
   RunContext ctx_;
   int budget_;
   int batch_size_ = 128;
-  prune::MethodPreset preset_;
+  PruneSettings settings_;
+  const prune::MethodPreset& preset_ = settings_.method;
   prune::PruneState state_;
   PipelineResult result_;
   std::vector<prune::LambdaTraceEntry> trace_;
@@ -122,8 +118,8 @@ void Pipeline::say(const char* format, ...) {
 }
 
 bool Pipeline::skipped(Stage stage) const {
-  if (stage == Stage::Sparse) return !preset_.sparse_training || config_.get_int("prune.sparse_epochs") == 0;
-  if (stage == Stage::Finetune) return config_.get_int("prune.finetune_epochs") == 0;
+  if (stage == Stage::Sparse) return !preset_.sparse_training || settings_.sparse_epochs == 0;
+  if (stage == Stage::Finetune) return settings_.finetune_epochs == 0;
   return false;
 }
 
@@ -138,7 +134,7 @@ Stage Pipeline::previous_stage(Stage stage) const {
 }
 
 std::shared_ptr<nn::Module> Pipeline::dense_model() {
-  const std::string baseline = config_.get_string("prune.baseline_checkpoint");
+  const std::string& baseline = settings_.baseline_checkpoint;
   if (baseline.empty()) return build_model(config_, data_);
   const io::Checkpoint checkpoint = io::read_checkpoint(baseline);
   auto model = load_model(checkpoint);
@@ -277,7 +273,7 @@ bool Pipeline::train(const std::string& phase, nn::Module& model, optim::SGD& op
 
 bool Pipeline::run_baseline() {
   std::shared_ptr<nn::Module> model;
-  const std::string given = config_.get_string("prune.baseline_checkpoint");
+  const std::string& given = settings_.baseline_checkpoint;
   if (!given.empty()) {
     model = dense_model();
     say("baseline: loaded %s\n", given.c_str());
@@ -286,9 +282,7 @@ bool Pipeline::run_baseline() {
     if (!start.found) model = build_model(config_, data_);
     auto optimizer = make_optimizer(*model, config_, config_.get_float("train.lr"));
     if (start.found) load_optimizer(*optimizer, start.checkpoint);
-    const int64_t epochs = config_.get_int("prune.baseline_epochs");
-    if (!train("baseline", *model, *optimizer, static_cast<int>(epochs > 0 ? epochs : config_.get_int("train.epochs")),
-               config_.get_float("train.lr"), true, start))
+    if (!train("baseline", *model, *optimizer, settings_.baseline_epochs, config_.get_float("train.lr"), true, start))
       return false;
   }
   const StageResult r = measure("baseline", *model, false);
@@ -302,18 +296,18 @@ bool Pipeline::run_sparse() {
   const Resumed start = resume_point(Stage::Sparse, model);
   if (!start.found) {
     prune::enable_gates(*model, state_);
-    prune::initialize_gates(*model, state_, config_.get_float("prune.bn_gate_init"));
+    prune::initialize_gates(*model, state_, settings_.bn_gate_init);
   }
-  const double lr = config_.get_float("prune.sparse_lr");
+  const double lr = settings_.sparse_lr;
   auto optimizer = make_optimizer(*model, config_, lr);
-  if (config_.get_string("prune.l1_step") == "constant") optimizer->set_l1_step_size(lr);
+  if (settings_.l1_step == L1Step::Constant) optimizer->set_l1_step_size(lr);
   prune::RegularizerOptions options;
   options.adaptive = preset_.adaptive;
-  options.lambda0 = config_.get_float("prune.lambda0");
-  options.target_flops_reduction = config_.get_float("prune.flops_target");
-  options.sparse_epochs = static_cast<int>(config_.get_int("prune.sparse_epochs"));
-  options.controller_reach = config_.get_float("prune.controller_reach");
-  options.controller_max_factor = config_.get_float("prune.controller_max_factor");
+  options.lambda0 = settings_.lambda0;
+  options.target_flops_reduction = settings_.flops_target;
+  options.sparse_epochs = settings_.sparse_epochs;
+  options.controller_reach = settings_.controller_reach;
+  options.controller_max_factor = settings_.controller_max_factor;
   prune::AdaptiveL1 regularizer(*model, result_.analysis, state_, options);
   std::vector<prune::LambdaTraceEntry> earlier;
   if (start.found) {
@@ -327,7 +321,7 @@ bool Pipeline::run_sparse() {
   } else {
     say("sparse: %s; lambda0 %g%s; L1 step %s\n", preset_.description.c_str(), options.lambda0,
         options.adaptive && options.target_flops_reduction > 0 ? ", adapted each epoch toward the FLOPs target" : "",
-        config_.get_string("prune.l1_step") == "constant" ? "prune.sparse_lr throughout" : "the scheduled lr");
+        settings_.l1_step == L1Step::Constant ? "prune.sparse_lr throughout" : "the scheduled lr");
     regularizer.apply(*optimizer);
   }
   auto full_trace = [&] {
@@ -354,8 +348,8 @@ bool Pipeline::run_sparse() {
 
 void Pipeline::run_prune() {
   std::shared_ptr<nn::Module> model = load_stage(previous_stage(Stage::Prune), true);
-  const double target = config_.get_float("prune.flops_target");
-  const double step = config_.get_float("prune.topup_step");
+  const double target = settings_.flops_target;
+  const double step = settings_.topup_step;
   // Measured after each step, so a drop shows where it happens: "zeroed"
   // (gates zeroed, BN statistics as sparse training left them), then
   // "recalibrated", then "prune" (filters removed with their constants
@@ -368,17 +362,14 @@ void Pipeline::run_prune() {
   prune::PrunerOptions options;
   options.target_flops_reduction = target;
   options.top_up_step = step;
-  const std::string ranking = config_.get_string("prune.topup_ranking");
-  options.top_up_ranking = ranking == "auto"    ? preset_.top_up_ranking
-                           : ranking == "layer" ? prune::GateNormalization::Layer
-                                                : prune::GateNormalization::Kind;
-  const double threshold = config_.get_float("prune.threshold");
+  options.top_up_ranking = settings_.top_up_normalization();
+  const double threshold = settings_.threshold;
   options.use_thresholds = preset_.use_thresholds || threshold > 0;
   for (const prune::Granularity* kind : prune::granularities())
     options.thresholds[kind->name()] = threshold > 0 ? threshold : preset_.threshold(*kind);
   prune::PruneOutcome outcome = preset_.method->zero_for_target(*model, result_.analysis, state_, options);
   say("prune (%s):\n%s", preset_.name.c_str(), outcome.log.c_str());
-  const int batches = static_cast<int>(config_.get_int("prune.bn_recalibration_batches"));
+  const int batches = settings_.bn_recalibration_batches;
   if (batches > 0) {
     measure_step("zeroed");
     const RecalibrationResult recalibrated =
@@ -405,11 +396,11 @@ void Pipeline::run_prune() {
 bool Pipeline::run_finetune() {
   std::shared_ptr<nn::Module> model = load_stage(Stage::Prune, true);
   const Resumed start = resume_point(Stage::Finetune, model);
-  const double lr = config_.get_float("prune.finetune_lr");
+  const double lr = settings_.finetune_lr;
   auto optimizer = make_optimizer(*model, config_, lr);
   if (start.found) load_optimizer(*optimizer, start.checkpoint);
   prune::register_masks(*optimizer, *model, result_.analysis);
-  if (!train("finetune", *model, *optimizer, static_cast<int>(config_.get_int("prune.finetune_epochs")), lr, false,
+  if (!train("finetune", *model, *optimizer, settings_.finetune_epochs, lr, false,
              start))
     return false;
   const StageResult r = measure("finetune", *model, false);
@@ -483,9 +474,9 @@ PipelineResult Pipeline::run() {
 
   prune::GateOptions gate_options;
   gate_options.granularities = preset_.granularities;
-  gate_options.exclude_first_conv = config_.get_bool("prune.exclude_first_conv");
+  gate_options.exclude_first_conv = settings_.exclude_first_conv;
   // The classifier is gated only when it is a conv (no linear layer at the end).
-  if (config_.get_bool("prune.exclude_classifier") && result_.analysis.linears.empty() &&
+  if (settings_.exclude_classifier && result_.analysis.linears.empty() &&
       !result_.analysis.convs.empty())
     gate_options.excluded_convs.push_back(result_.analysis.convs.back().name);
   state_ = prune::plan_gates(result_.analysis, gate_options);
