@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error_of.h"
+#include "prunus/io/number_text.h"
 #include "prunus/io/config.h"
 #include "prunus/rng.h"
 
@@ -50,6 +51,17 @@ std::string load_error(const std::string& text) {
 }  // namespace
 
 TEST_SUITE("io") {
+  TEST_CASE("number text: the exact forms read back as the same value, the shortest is shortest") {
+    for (double v : {0.1, 1.0 / 3.0, 5e-3, -2.5e-300, 123456789.125, 0.0}) {
+      CHECK(std::strtod(io::round_trip_decimal(v).c_str(), nullptr) == v);
+      CHECK(std::strtod(io::shortest_round_trip_decimal(v).c_str(), nullptr) == v);
+      const float f = float(v);
+      CHECK(float(std::strtod(io::float_round_trip_decimal(f).c_str(), nullptr)) == f);
+    }
+    CHECK(io::shortest_round_trip_decimal(0.1) == "0.1");
+    CHECK(io::round_trip_decimal(0.1) == "0.10000000000000001");
+    CHECK(io::readable_decimal(1.0 / 3.0) == "0.3333333333");
+  }
   TEST_CASE("config: defaults and typed getters of prunus_schema") {
     Config c(prunus_schema());
     CHECK(c.get_int("train.epochs") == 160);

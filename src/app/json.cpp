@@ -5,6 +5,7 @@
 
 #include "prunus/error.h"
 #include "prunus/io/json_text.h"
+#include "prunus/io/number_text.h"
 
 namespace prunus {
 namespace app {
@@ -45,11 +46,7 @@ Json& Json::push(Json value) {
   return *this;
 }
 
-static std::string number_text(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.10g", value);
-  return buffer;
-}
+static std::string number_text(double value) { return io::readable_decimal(value); }
 
 void Json::write(std::string& out, int indent, int depth) const {
   switch (kind_) {

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "prunus/io/number_text.h"
+
 namespace prunus::io {
 namespace {
 
@@ -36,15 +38,7 @@ bool is_identifier(const std::string& s) {
   return true;
 }
 
-// Shortest decimal text that reads back to exactly the same double.
-std::string format_number(double v) {
-  char buffer[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buffer, sizeof buffer, "%.*g", precision, v);
-    if (std::strtod(buffer, nullptr) == v) break;
-  }
-  return buffer;
-}
+std::string format_number(double v) { return shortest_round_trip_decimal(v); }
 
 bool parse_int(const std::string& text, int64_t* out) {
   if (text.empty()) return false;

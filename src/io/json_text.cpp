@@ -28,12 +28,6 @@ std::string json_quote(const std::string& text) {
   return out + "\"";
 }
 
-std::string round_trip_decimal(double value) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.17g", value);
-  return buffer;
-}
-
 bool JsonValue::as_count(uint64_t& out) const {
   if (kind != Kind::Number || text.empty() || text.size() > 20) return false;
   uint64_t value = 0;

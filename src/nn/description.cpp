@@ -9,7 +9,7 @@
 #include <set>
 #include <sstream>
 
-#include "prunus/io/json_text.h"
+#include "prunus/io/number_text.h"
 #include "prunus/models/blocks.h"
 #include "prunus/nn/layers.h"
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "prunus/io/json_text.h"
+#include "prunus/io/number_text.h"
 
 namespace prunus {
 namespace prune {

@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "prunus/error.h"
-#include "prunus/io/json_text.h"
+#include "prunus/io/number_text.h"
 
 namespace prunus {
 namespace train {
@@ -39,9 +39,7 @@ std::vector<std::string> columns(bool with_timing) {
 
 std::string number(double value) {
   if (std::isnan(value)) return "";
-  char buffer[40];
-  std::snprintf(buffer, sizeof buffer, "%.9g", value);  // parses back to a value that prints the same
-  return buffer;
+  return io::float_round_trip_decimal(value);
 }
 
 std::vector<std::string> split_fields(const std::string& line) {

@@ -12,10 +12,6 @@ namespace prunus::io {
 // "text" with quotes, backslashes and control characters escaped.
 std::string json_quote(const std::string& text);
 
-// A double as the decimal ("%.17g") that reads back as the same double: how
-// every text file prunus writes and reads back again states its numbers.
-std::string round_trip_decimal(double value);
-
 struct JsonValue {
   enum class Kind { Null, Bool, Number, String, Array, Object };
   Kind kind = Kind::Null;
