@@ -127,16 +127,19 @@ info:
 	@echo "prunus build: CXX=$(CXX) ($(shell $(CXX) -dumpfullversion 2>/dev/null)), OpenMP=on, SAN=$(SAN)," \
 	      "CUDA=$(CUDA)$(if $(NVCC_BIN), (nvcc $(NVCC_BIN)), (no nvcc)), CUDNN=$(CUDNN), MPI=$(MPI), BUILD=$(BUILD)"
 
+# Linked whole: module types register themselves from static initializers
+# (PRUNUS_REGISTER_MODULE_TYPE), in object files nothing else may reference.
+WHOLE_LIB := -Wl,--whole-archive $(BUILD)/libprunus.a -Wl,--no-whole-archive
 $(BUILD)/libprunus.a: $(LIB_OBJ)
 	@mkdir -p $(@D)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/prunus: $(CLI_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(CLI_OBJ) $(WHOLE_LIB) $(LDLIBS)
 
 $(BUILD)/prunus_tests: $(TEST_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(WHOLE_LIB) $(LDLIBS)
 
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(@D)
@@ -157,7 +160,7 @@ test: $(BUILD)/prunus_tests
 # which never needs MPI; .ci/run runs this target.
 DIST_TEST_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(sort $(wildcard tests/distributed/*.cpp)))
 $(BUILD)/prunus_dist_tests: $(DIST_TEST_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(DIST_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(DIST_TEST_OBJ) $(WHOLE_LIB) $(LDLIBS)
 DIST_RANKS ?= 2
 MPIRUN     ?= mpirun --oversubscribe -np $(DIST_RANKS) -x OMP_NUM_THREADS=1 -x OMP_WAIT_POLICY=passive
 dist-test: $(BUILD)/prunus_dist_tests
@@ -177,9 +180,9 @@ GPU_BENCH_OBJ := $(call to_objects,$(GPU_BENCH_SRC))
 # not the other, a 1-ulp difference that says nothing about the kernels.
 $(GPU_TEST_OBJ) $(GPU_BENCH_OBJ): CXXFLAGS += -Icuda -ffp-contract=off
 $(BUILD)/prunus_gpu_tests: $(GPU_TEST_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(GPU_TEST_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(GPU_TEST_OBJ) $(WHOLE_LIB) $(LDLIBS)
 $(BUILD)/prunus_gpu_bench: $(GPU_BENCH_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(GPU_BENCH_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(GPU_BENCH_OBJ) $(WHOLE_LIB) $(LDLIBS)
 gpu-test: $(BUILD)/prunus_gpu_tests
 	./$(BUILD)/prunus_gpu_tests $(TEST_ARGS)
 gpu-bench: $(BUILD)/prunus_gpu_bench
@@ -191,7 +194,7 @@ endif
 # The benchmark driver: experiments/bench/*.cpp against libprunus.a.
 BENCH_OBJ := $(patsubst %.cpp,$(BUILD)/%.o,$(sort $(wildcard experiments/bench/*.cpp)))
 $(BUILD)/prunus_bench: $(BENCH_OBJ) $(BUILD)/libprunus.a
-	$(CXX) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -o $@ $(BENCH_OBJ) $(WHOLE_LIB) $(LDLIBS)
 
 bench: $(BUILD)/prunus $(BUILD)/prunus_bench
 	bash experiments/bench/run_bench.sh $(BUILD)/prunus
@@ -204,7 +207,7 @@ FUZZ_SRC     := $(sort $(wildcard tests/fuzz/fuzz_*.cpp))
 FUZZ_BIN     := $(patsubst tests/fuzz/%.cpp,$(BUILD)/fuzz/%,$(FUZZ_SRC))
 $(BUILD)/fuzz/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/libprunus.a
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libprunus.a $(LDLIBS)
+	$(CXX) $(LDFLAGS) -fsanitize=fuzzer -o $@ $< $(WHOLE_LIB) $(LDLIBS)
 fuzz-targets: $(FUZZ_BIN)
 fuzz:
 	$(MAKE) CUDA=0 build/prunus_tests

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -73,6 +74,22 @@ TEST_SUITE("models") {
     CHECK_THROWS_AS(models::make_model("lenet", 0, 1, 28, 0), Error);
     CHECK_THROWS_AS(models::make_model("resnet20", 10, 0, 32, 0), Error);
     CHECK_THROWS_AS(models::resnet_cifar(21, 10, 3, 32, 0), Error);
+  }
+
+  TEST_CASE("every module type of every zoo model has registered itself") {
+    // The types register from static initializers in their own files; one
+    // that is missing (or an object file the link dropped) fails here.
+    for (const std::string& arch : models::list_models()) {
+      CAPTURE(arch);
+      const int channels = arch == "lenet" ? 1 : 3;
+      auto model = models::make_model(arch, 10, channels, arch == "lenet" ? 28 : 32, 0);
+      for (const auto& [name, module] : model->named_modules()) {
+        CAPTURE(name);
+        CHECK(nn::is_module_type_registered(module->type_name()));
+      }
+    }
+    const auto types = nn::registered_module_types();
+    CHECK(std::find(types.begin(), types.end(), "StripeConv2d") != types.end());  // compact models
   }
 
   TEST_CASE("output shapes on a random batch of 2") {

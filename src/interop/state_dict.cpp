@@ -6,7 +6,6 @@
 #include "prunus/error.h"
 #include "prunus/nn/description.h"
 #include "prunus/nn/state.h"
-#include "prunus/prune/stripe_conv2d.h"
 #include "prunus/train/run_checkpoint.h"
 
 namespace prunus {
@@ -123,7 +122,6 @@ void import_state_dict(nn::Module& model, const std::string& arch, const io::Saf
 std::shared_ptr<nn::Module> model_from_prunus_file(const io::SafeTensors& file) {
   auto it = file.metadata.find(kArchitectureKey);
   if (it == file.metadata.end()) return nullptr;
-  prune::register_prune_module_types();
   try {
     size_t stored_bytes = 0;
     for (const io::SafeTensorsEntry& entry : file.tensors)

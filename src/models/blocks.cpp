@@ -1,5 +1,6 @@
 #include "prunus/models/blocks.h"
 
+#include "prunus/nn/description.h"
 #include "prunus/nn/layers.h"
 #include "prunus/ops.h"
 
@@ -121,24 +122,17 @@ void InceptionBlock::describe_attributes(nn::ModuleAttributes& a) const {
   a.set_int("pool_proj", pool_proj);
 }
 
-// ----------------------------------------------------------------- registry
-
-std::map<std::string, nn::ModuleFactory> block_module_factories() {
-  std::map<std::string, nn::ModuleFactory> f;
-  f["BasicBlock"] = [](const nn::ModuleAttributes& a) {
-    return std::make_shared<BasicBlock>(a.get_int32("in_channels"), a.get_int32("out_channels"),
-                                        a.get_int32("stride"));
-  };
-  f["Bottleneck"] = [](const nn::ModuleAttributes& a) {
-    return std::make_shared<Bottleneck>(a.get_int32("in_channels"), a.get_int32("width"), a.get_int32("stride"));
-  };
-  f["InceptionBlock"] = [](const nn::ModuleAttributes& a) {
-    return std::make_shared<InceptionBlock>(a.get_int32("in_channels"), a.get_int32("c1"), a.get_int32("c3_reduce"),
-                                            a.get_int32("c3"), a.get_int32("c5_reduce"), a.get_int32("c5"),
-                                            a.get_int32("pool_proj"));
-  };
-  return f;
-}
+PRUNUS_REGISTER_MODULE_TYPE(BasicBlock, [](const nn::ModuleAttributes& a) {
+  return std::make_shared<BasicBlock>(a.get_int32("in_channels"), a.get_int32("out_channels"), a.get_int32("stride"));
+});
+PRUNUS_REGISTER_MODULE_TYPE(Bottleneck, [](const nn::ModuleAttributes& a) {
+  return std::make_shared<Bottleneck>(a.get_int32("in_channels"), a.get_int32("width"), a.get_int32("stride"));
+});
+PRUNUS_REGISTER_MODULE_TYPE(InceptionBlock, [](const nn::ModuleAttributes& a) {
+  return std::make_shared<InceptionBlock>(a.get_int32("in_channels"), a.get_int32("c1"), a.get_int32("c3_reduce"),
+                                          a.get_int32("c3"), a.get_int32("c5_reduce"), a.get_int32("c5"),
+                                          a.get_int32("pool_proj"));
+});
 
 }  // namespace models
 }  // namespace prunus

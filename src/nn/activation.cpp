@@ -22,5 +22,10 @@ void Dropout::describe_attributes(ModuleAttributes& a) const {
   a.set_u64("seed", seed);
 }
 
+PRUNUS_REGISTER_MODULE_TYPE(ReLU, [](const ModuleAttributes&) { return std::make_shared<ReLU>(); });
+PRUNUS_REGISTER_MODULE_TYPE(Dropout, [](const ModuleAttributes& a) {
+  return std::make_shared<Dropout>(a.get_double("p"), a.get_u64("seed"));
+});
+
 }  // namespace nn
 }  // namespace prunus

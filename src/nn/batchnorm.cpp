@@ -46,5 +46,12 @@ Tensor BatchNorm1d::forward(const Tensor& x) {
   return ops::batchnorm1d(x, weight, bias, running_mean, running_var, training(), momentum, eps);
 }
 
+PRUNUS_REGISTER_MODULE_TYPE(BatchNorm2d, [](const ModuleAttributes& a) {
+  return std::make_shared<BatchNorm2d>(a.get_int32("channels"), a.get_double("momentum"), a.get_double("eps"));
+});
+PRUNUS_REGISTER_MODULE_TYPE(BatchNorm1d, [](const ModuleAttributes& a) {
+  return std::make_shared<BatchNorm1d>(a.get_int32("channels"), a.get_double("momentum"), a.get_double("eps"));
+});
+
 }  // namespace nn
 }  // namespace prunus

@@ -231,5 +231,22 @@ void Conv2d::describe_attributes(ModuleAttributes& a) const {
   a.set_bool("constant_input", constant_input_weight.defined());
 }
 
+PRUNUS_REGISTER_MODULE_TYPE(Conv2d, [](const ModuleAttributes& a) {
+  auto conv = std::make_shared<Conv2d>(a.get_int32("in_channels"), a.get_int32("out_channels"),
+                                       a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"),
+                                       a.get_bool("bias"));
+  if (a.get_bool("mask")) conv->enable_mask();
+  // Every "<kind>_gate" attribute that is set; the kind must be registered.
+  for (const auto& [key, value] : a.items()) {
+    const std::string suffix = "_gate";
+    if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+        a.get_bool(key))
+      conv->enable_gate(key.substr(0, key.size() - suffix.size()));
+  }
+  // Absent in descriptions written before it existed.
+  if (a.has("constant_input") && a.get_bool("constant_input")) conv->enable_constant_input();
+  return conv;
+});
+
 }  // namespace nn
 }  // namespace prunus

@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "prunus/io/number_text.h"
-#include "prunus/models/blocks.h"
 #include "prunus/nn/layers.h"
 
 namespace prunus {
@@ -105,62 +104,15 @@ bool ModuleAttributes::get_bool(const std::string& key) const {
 
 // ------------------------------------------------------------------ registry
 
-static void register_layer_types(std::map<std::string, ModuleFactory>& r) {
-  r["Conv2d"] = [](const ModuleAttributes& a) {
-    auto conv = std::make_shared<Conv2d>(a.get_int32("in_channels"), a.get_int32("out_channels"),
-                                         a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"),
-                                         a.get_bool("bias"));
-    if (a.get_bool("mask")) conv->enable_mask();
-    // Every "<kind>_gate" attribute that is set; the kind must be registered.
-    for (const auto& [key, value] : a.items()) {
-      const std::string suffix = "_gate";
-      if (key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-          a.get_bool(key))
-        conv->enable_gate(key.substr(0, key.size() - suffix.size()));
-    }
-    // Absent in descriptions written before it existed.
-    if (a.has("constant_input") && a.get_bool("constant_input")) conv->enable_constant_input();
-    return conv;
-  };
-  r["BatchNorm2d"] = [](const ModuleAttributes& a) {
-    return std::make_shared<BatchNorm2d>(a.get_int32("channels"), a.get_double("momentum"), a.get_double("eps"));
-  };
-  r["BatchNorm1d"] = [](const ModuleAttributes& a) {
-    return std::make_shared<BatchNorm1d>(a.get_int32("channels"), a.get_double("momentum"), a.get_double("eps"));
-  };
-  r["Linear"] = [](const ModuleAttributes& a) {
-    return std::make_shared<Linear>(a.get_int32("in_features"), a.get_int32("out_features"), a.get_bool("bias"));
-  };
-  r["ReLU"] = [](const ModuleAttributes&) { return std::make_shared<ReLU>(); };
-  r["Dropout"] = [](const ModuleAttributes& a) {
-    return std::make_shared<Dropout>(a.get_double("p"), a.get_u64("seed"));
-  };
-  r["MaxPool2d"] = [](const ModuleAttributes& a) {
-    return std::make_shared<MaxPool2d>(a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"));
-  };
-  r["AvgPool2d"] = [](const ModuleAttributes& a) {
-    return std::make_shared<AvgPool2d>(a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"));
-  };
-  r["GlobalAvgPool"] = [](const ModuleAttributes&) { return std::make_shared<GlobalAvgPool>(); };
-  r["Flatten"] = [](const ModuleAttributes&) { return std::make_shared<Flatten>(); };
-  r["Sequential"] = [](const ModuleAttributes&) { return std::make_shared<Sequential>(); };
-}
-
-// Built on first use, so registration never depends on static-init order and
-// the model blocks are present even if no model was built yet (the library is
-// static: a self-registering object file nobody references would be dropped).
+// Built on first use, so the types registering themselves from static
+// initializers (PRUNUS_REGISTER_MODULE_TYPE) never depend on static-init order.
 struct Registry {
   std::mutex mutex;
   std::map<std::string, ModuleFactory> factories;
 };
 
 static Registry& registry() {
-  static Registry* instance = [] {
-    auto* r = new Registry;
-    register_layer_types(r->factories);
-    for (auto& [name, factory] : models::block_module_factories()) r->factories[name] = factory;
-    return r;
-  }();
+  static Registry* instance = new Registry;
   return *instance;
 }
 
@@ -194,7 +146,8 @@ static ModuleFactory find_factory(const std::string& type) {
   std::string known;
   for (const auto& [name, factory] : r.factories) known += (known.empty() ? "" : ", ") + name;
   PRUNUS_FAIL("unknown module type '", type,
-              "'; registered types: ", known, " (register custom types with nn::register_module_type first)");
+              "'; registered types: ", known, " (register custom types with nn::register_module_type first; a prunus type missing here means "
+              "libprunus.a was not linked whole, see PRUNUS_REGISTER_MODULE_TYPE)");
 }
 
 // ------------------------------------------------------------------ describe

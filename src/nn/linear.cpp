@@ -52,5 +52,9 @@ void Linear::describe_attributes(ModuleAttributes& a) const {
   a.set_bool("bias", bias.defined());
 }
 
+PRUNUS_REGISTER_MODULE_TYPE(Linear, [](const ModuleAttributes& a) {
+  return std::make_shared<Linear>(a.get_int32("in_features"), a.get_int32("out_features"), a.get_bool("bias"));
+});
+
 }  // namespace nn
 }  // namespace prunus

@@ -23,5 +23,14 @@ Tensor AvgPool2d::forward(const Tensor& x) { return ops::avgpool2d(x, kernel_siz
 Tensor GlobalAvgPool::forward(const Tensor& x) { return ops::global_avgpool(x); }
 Tensor Flatten::forward(const Tensor& x) { return ops::flatten(x); }
 
+PRUNUS_REGISTER_MODULE_TYPE(MaxPool2d, [](const ModuleAttributes& a) {
+  return std::make_shared<MaxPool2d>(a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"));
+});
+PRUNUS_REGISTER_MODULE_TYPE(AvgPool2d, [](const ModuleAttributes& a) {
+  return std::make_shared<AvgPool2d>(a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"));
+});
+PRUNUS_REGISTER_MODULE_TYPE(GlobalAvgPool, [](const ModuleAttributes&) { return std::make_shared<GlobalAvgPool>(); });
+PRUNUS_REGISTER_MODULE_TYPE(Flatten, [](const ModuleAttributes&) { return std::make_shared<Flatten>(); });
+
 }  // namespace nn
 }  // namespace prunus

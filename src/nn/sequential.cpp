@@ -1,5 +1,7 @@
 #include "prunus/nn/sequential.h"
 
+#include "prunus/nn/description.h"
+
 namespace prunus {
 namespace nn {
 
@@ -14,6 +16,8 @@ Module& Sequential::operator[](size_t index) const {
                children().size(), " children)");
   return *children()[index].second;
 }
+
+PRUNUS_REGISTER_MODULE_TYPE(Sequential, [](const ModuleAttributes&) { return std::make_shared<Sequential>(); });
 
 }  // namespace nn
 }  // namespace prunus

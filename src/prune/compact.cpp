@@ -120,7 +120,6 @@ CompactResult compact_model(nn::Module& masked, const GraphAnalysis& analysis, c
                "compact: min_removed_stripes must be in [0, 1], got ", options.min_removed_stripes);
   PRUNUS_CHECK(options.max_stripe_cost > 0, "compact: max_stripe_cost must be positive, got ",
                options.max_stripe_cost);
-  register_prune_module_types();
   CompactResult result;
   {
     NoGradGuard no_grad;
@@ -176,7 +175,6 @@ CompactResult compact_model(nn::Module& masked, const GraphAnalysis& analysis, c
 }
 
 std::shared_ptr<nn::Module> fresh_copy(nn::Module& model, uint64_t seed) {
-  register_prune_module_types();
   std::shared_ptr<nn::Module> fresh = nn::build_from_description(nn::describe(model), seed);
   // Only the stripe layouts are structure rather than learned values.
   const auto original = model.named_modules();

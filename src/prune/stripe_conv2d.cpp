@@ -1,7 +1,6 @@
 #include "prunus/prune/stripe_conv2d.h"
 
 #include <cmath>
-#include <mutex>
 
 #include "prunus/nn/conv2d.h"
 #include "prunus/nn/description.h"
@@ -122,17 +121,12 @@ void StripeConv2d::describe_attributes(nn::ModuleAttributes& a) const {
   a.set_bool("constant_input", constant_input_weight.defined());
 }
 
-void register_prune_module_types() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    nn::register_module_type("StripeConv2d", [](const nn::ModuleAttributes& a) -> std::shared_ptr<nn::Module> {
-      return std::make_shared<StripeConv2d>(a.get_int32("in_channels"), a.get_int32("out_channels"),
-                                            a.get_int32("kernel_size"), a.get_int32("stride"),
-                                            a.get_int32("padding"), a.get_int("stripes"), a.get_bool("bias"),
-                                            a.has("constant_input") && a.get_bool("constant_input"));
-    });
-  });
-}
+PRUNUS_REGISTER_MODULE_TYPE(StripeConv2d, [](const nn::ModuleAttributes& a) -> std::shared_ptr<nn::Module> {
+  return std::make_shared<StripeConv2d>(a.get_int32("in_channels"), a.get_int32("out_channels"),
+                                        a.get_int32("kernel_size"), a.get_int32("stride"), a.get_int32("padding"),
+                                        a.get_int("stripes"), a.get_bool("bias"),
+                                        a.has("constant_input") && a.get_bool("constant_input"));
+});
 
 }  // namespace prune
 }  // namespace prunus

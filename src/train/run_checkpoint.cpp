@@ -9,7 +9,6 @@
 #include "prunus/nn/activation.h"
 #include "prunus/nn/description.h"
 #include "prunus/nn/state.h"
-#include "prunus/prune/stripe_conv2d.h"
 #include "prunus/app/pipeline_records.h"
 
 namespace prunus {
@@ -89,7 +88,6 @@ void load_model_state(nn::Module& model, const io::Checkpoint& checkpoint) {
 }
 
 std::shared_ptr<nn::Module> load_model(const io::Checkpoint& checkpoint) {
-  prune::register_prune_module_types();
   std::shared_ptr<nn::Module> model;
   try {
     size_t stored_bytes = 0;

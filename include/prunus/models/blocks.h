@@ -56,8 +56,5 @@ class InceptionBlock : public nn::Module {
   int in_channels, c1, c3_reduce, c3, c5_reduce, c5, pool_proj;
 };
 
-// Factories of the block types above, for nn's description registry.
-std::map<std::string, nn::ModuleFactory> block_module_factories();
-
 }  // namespace models
 }  // namespace prunus

@@ -62,9 +62,9 @@ class ModuleAttributes {
 // build_from_description then replaces each child by the rebuilt one.
 using ModuleFactory = std::function<std::shared_ptr<Module>(const ModuleAttributes&)>;
 
-// Adds (or replaces) a type in the registry; thread-safe. The built-in layer
-// types and the model blocks (BasicBlock, Bottleneck, InceptionBlock) are
-// always registered.
+// Adds (or replaces) a type in the registry; thread-safe. Every module type of
+// the library registers itself, next to its definition, with
+// PRUNUS_REGISTER_MODULE_TYPE below.
 void register_module_type(const std::string& type_name, ModuleFactory factory);
 bool is_module_type_registered(const std::string& type_name);
 std::vector<std::string> registered_module_types();  // sorted
@@ -84,3 +84,13 @@ std::shared_ptr<Module> build_from_description(const std::string& description, u
 
 }  // namespace nn
 }  // namespace prunus
+
+// Registers module type TYPE (an identifier, also its type_name()) when the
+// program starts. Write it in the .cpp that defines the type, so a type and
+// its rebuilding live in one file. Registration runs from static
+// initialization, so the object file must be linked even when nothing else in
+// it is referenced: the Makefile links libprunus.a whole (--whole-archive);
+// a program of your own linking it should do the same.
+#define PRUNUS_REGISTER_MODULE_TYPE(TYPE, FACTORY)                                                  \
+  static const bool prunus_module_type_registered_##TYPE [[maybe_unused]] =                         \
+      (::prunus::nn::register_module_type(#TYPE, FACTORY), true)

@@ -41,9 +41,5 @@ class StripeConv2d : public nn::Module {
   Tensor weight, bias, stripe_filter, stripe_position, constant_input_weight;
 };
 
-// Registers StripeConv2d with nn's description registry (idempotent). Call it
-// before nn::build_from_description on a pruned model; compact_model does.
-void register_prune_module_types();
-
 }  // namespace prune
 }  // namespace prunus
