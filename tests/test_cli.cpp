@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "data_test_helpers.h"
+#include "prunus/train/config_schema.h"
 #include "prunus/autograd.h"
 #include "prunus/data/augment.h"
 #include "prunus/data/dataset.h"
@@ -184,7 +185,7 @@ TEST_SUITE("cli") {
       return;
     }
     data_test::TempDir dir;
-    io::Config config(io::prunus_schema());
+    io::Config config(train::prunus_schema());
     config.set("model.arch", "lenet", "test");
     config.set("data.dataset", "fashion_mnist", "test");
     auto model = models::make_model("lenet", 10, 1, 28, 3);
@@ -235,7 +236,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("demo: the built-in config equals experiments/configs/fashion_lenet_demo.conf") {
-    io::Config built_in(io::prunus_schema()), file(io::prunus_schema());
+    io::Config built_in(train::prunus_schema()), file(train::prunus_schema());
     built_in.load_text(app::demo_config_text(), "built-in");
     const std::string path = "experiments/configs/fashion_lenet_demo.conf";
     if (!fs::exists(path)) {
@@ -258,7 +259,7 @@ TEST_SUITE("cli") {
     int loaded = 0;
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() != ".conf") continue;
-      io::Config c(io::prunus_schema());
+      io::Config c(train::prunus_schema());
       CHECK_NOTHROW_MESSAGE(c.load_file(entry.path().string()), entry.path().string());
       ++loaded;
     }
@@ -266,7 +267,7 @@ TEST_SUITE("cli") {
   }
 
   TEST_CASE("config: differences between a stored and a current config are listed by key") {
-    io::Config a(io::prunus_schema()), b(io::prunus_schema());
+    io::Config a(train::prunus_schema()), b(train::prunus_schema());
     b.set("train.lr", "0.05", "test");
     b.set("train.threads", "1", "test");
     const auto diff = train::config_differences(a, b, train::keys_free_on_resume());

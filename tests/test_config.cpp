@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include "error_of.h"
+#include "prunus/train/config_schema.h"
 #include "prunus/io/number_text.h"
 #include "prunus/io/config.h"
 #include "prunus/rng.h"
 
 using namespace prunus;
 using namespace prunus::io;
+using prunus::train::prunus_schema;
 
 namespace {
 
@@ -266,7 +268,7 @@ TEST_SUITE("io") {
         return text;
       }
       if (k.type == ValueType::Bool) return rng.below(2) ? "yes" : "Off";
-      if (!k.choices.empty()) return k.choices[rng.below(k.choices.size())];
+      if (const auto choices = k.allowed_choices(); !choices.empty()) return choices[rng.below(choices.size())];
       static const char alphabet[] = "ab #\"\\\t=x[]{};'";
       std::string text;
       for (uint64_t n = rng.below(12); n > 0; --n) text += alphabet[rng.below(sizeof alphabet - 1)];

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <limits>
 
+#include "prunus/train/config_schema.h"
 #include "prunus/autograd.h"
 #include "prunus/io/checkpoint.h"
 #include "prunus/models/summary.h"
@@ -302,7 +303,7 @@ TEST_SUITE("train") {
   }
 
   TEST_CASE("schedule: milestone fractions become epochs; short phases merge them; bad warm-up is named") {
-    io::Config c(io::prunus_schema());
+    io::Config c(train::prunus_schema());
     c.set("train.milestones", "0.5, 0.75", "test");
     auto s = train::make_schedule(c, 0.1, 20, false);
     CHECK(s.milestones() == std::vector<int>{10, 15});
@@ -330,7 +331,7 @@ TEST_SUITE("train") {
         out << std::string(3072, static_cast<char>(7 * r));
       }
     }
-    io::Config c(io::prunus_schema());
+    io::Config c(train::prunus_schema());
     c.set("data.dataset", "cifar10", "test");
     c.set("data.path", dir.path.string(), "test");
     auto s = train::load_data_splits(c);
@@ -364,7 +365,7 @@ TEST_SUITE("train") {
     write_idx("train-labels-idx1-ubyte", false, 7);
     write_idx("t10k-images-idx3-ubyte", true, 5);
     write_idx("t10k-labels-idx1-ubyte", false, 5);
-    io::Config m(io::prunus_schema());
+    io::Config m(train::prunus_schema());
     m.set("data.dataset", "mnist", "test");
     m.set("data.path", dir.path.string(), "test");
     s = train::load_data_splits(m);
@@ -589,27 +590,39 @@ TEST_SUITE("train") {
     REQUIRE(trace.size() == 1);
     CHECK(trace[0].next_lambda0 == e.next_lambda0);
     CHECK_THROWS_AS(app::parse_stage_results("stage,x\n", "t"), Error);
-    // One spelling: the config schema's choices are the prune library's method names.
-    auto sorted = [](std::vector<std::string> v) {
-      std::sort(v.begin(), v.end());
-      return v;
-    };
+    // One spelling: the config schema's choices are the registries' names.
     for (const char* key : {"prune.method", "compare.methods"}) {
-      const io::KeySpec* spec = io::prunus_schema().find(key);
+      const io::KeySpec* spec = train::prunus_schema().find(key);
       REQUIRE(spec);
-      CHECK_MESSAGE(sorted(spec->choices) == sorted(prune::method_names()), key);
+      CHECK_MESSAGE(spec->allowed_choices() == prune::method_names(), key);
     }
     for (const std::string& method : prune::method_names()) CHECK_NOTHROW(prune::method_preset(method));
     CHECK_THROWS_WITH_AS(prune::method_preset("full-plain-l1"), doctest::Contains("full_plain_l1"), Error);
-    // ... and the granularities' choices are the granularity registry, in its order.
-    const io::KeySpec* granularities = io::prunus_schema().find("prune.granularities");
+    const io::KeySpec* granularities = train::prunus_schema().find("prune.granularities");
     REQUIRE(granularities);
     std::vector<std::string> registered;
     for (const prune::Granularity* g : prune::granularities()) registered.push_back(g->name());
-    CHECK(granularities->choices == registered);
-    // ... and model.arch's are the zoo's.
-    const io::KeySpec* arch = io::prunus_schema().find("model.arch");
+    CHECK(granularities->allowed_choices() == registered);
+    const io::KeySpec* arch = train::prunus_schema().find("model.arch");
     REQUIRE(arch);
-    CHECK(arch->choices == models::list_models());
+    CHECK(arch->allowed_choices() == models::list_models());
+    // A method registered at run time can be chosen in a config at once.
+    {
+      io::Config c(train::prunus_schema());
+      CHECK_THROWS_WITH_AS(c.set("prune.method", "runtime_method_of_test", "test"),
+                           doctest::Contains("full_plain_l1"), Error);
+    }
+    struct RuntimeMethod : prune::PruningMethod {
+      std::string name() const override { return "runtime_method_of_test"; }
+      prune::MethodPreset preset() const override { return prune::method_preset("full"); }
+    };
+    prune::register_method(std::make_shared<RuntimeMethod>());
+    io::Config c(train::prunus_schema());
+    CHECK_NOTHROW(c.set("prune.method", "runtime_method_of_test", "test"));
+    CHECK_NOTHROW(c.set("compare.methods", "full, runtime_method_of_test", "test"));
+    CHECK(prune::method_preset("runtime_method_of_test").method->name() == "runtime_method_of_test");
+    prune::unregister_method("runtime_method_of_test");
+    CHECK_THROWS_WITH_AS(prune::unregister_method("full"), doctest::Contains("built-in"), Error);
+    CHECK_THROWS_AS(c.set("prune.method", "runtime_method_of_test", "test"), Error);
   }
 }

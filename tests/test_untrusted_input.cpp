@@ -12,6 +12,7 @@
 
 #include "error_of.h"
 #include "data_test_helpers.h"
+#include "prunus/train/config_schema.h"
 #include "prunus/data/cifar10.h"
 #include "prunus/data/idx.h"
 #include "prunus/data/image_decode.h"
@@ -58,10 +59,10 @@ TEST_SUITE("untrusted input") {
   }
 
   TEST_CASE("config values that once broke the round trip through config.conf") {
-    io::Config config(io::prunus_schema());
+    io::Config config(train::prunus_schema());
     for (const char* value : {"a\"b #c", "\"quoted\"", "back\\slash\\", " spaced ", "#start", "x # y", "\"", "\\\""}) {
       config.set("out.dir", value, "--set out.dir");
-      io::Config reloaded(io::prunus_schema());
+      io::Config reloaded(train::prunus_schema());
       reloaded.load_text(config.dump(), "config.conf");
       CHECK_MESSAGE(reloaded.get_string("out.dir") == value, "value: ", value);
     }
@@ -92,7 +93,7 @@ TEST_SUITE("untrusted input") {
     model->add("flatten", std::make_shared<nn::Flatten>());
     model->add("fc", std::make_shared<nn::Linear>(2, 3, true));
 
-    io::Config config(io::prunus_schema());
+    io::Config config(train::prunus_schema());
     config.set("out.dir", "runs/a \"b\" # c", "--set out.dir=...");
     seed("fuzz_config", "dump", text_bytes(std::string(1, '\0') + config.dump()));
     seed("fuzz_config", "set", text_bytes("\x01train.lr=0.05"));

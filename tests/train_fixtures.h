@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "prunus/train/config_schema.h"
 #include "prunus/io/config.h"
 #include "prunus/rng.h"
 #include "prunus/train/data_setup.h"
@@ -73,7 +74,7 @@ inline std::vector<char> file_bytes(const std::string& path) {
 }
 
 inline io::Config tiny_run_config(const std::string& out_dir, int epochs) {
-  io::Config c(io::prunus_schema());
+  io::Config c(train::prunus_schema());
   c.set("model.arch", "lenet", "test");
   c.set("train.epochs", std::to_string(epochs), "test");
   c.set("train.batch_size", "16", "test");

@@ -1,3 +1,4 @@
+#include "prunus/train/config_schema.h"
 #include "prunus/app/cli_args.h"
 
 #include <algorithm>
@@ -97,7 +98,7 @@ std::string command_help(const CommandSpec& spec) {
 }
 
 io::Config config_from_args(const ParsedArgs& args) {
-  io::Config config(io::prunus_schema());
+  io::Config config(train::prunus_schema());
   if (args.has("config")) config.load_file(args.get("config"));
   for (const auto& assignment : args.all("set")) config.apply_override(assignment);
   return config;

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "commands.h"
+#include "prunus/train/config_schema.h"
 #include "prunus/data/dataset.h"
 #include "prunus/app/cli_args.h"
 #include "prunus/train/data_setup.h"
@@ -53,7 +54,7 @@ int cmd_demo(const Args& words) {
     return 0;
   }
   const int64_t train_images = app::int_option(spec, args, "train-images", kDefaultTrainImages, 0, 1000000000);
-  io::Config config(io::prunus_schema());
+  io::Config config(train::prunus_schema());
   config.load_text(app::demo_config_text(), "demo config");
   const std::string found = data::find_fashion_mnist_dir();
   PRUNUS_CHECK(!found.empty(),

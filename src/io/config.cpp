@@ -1,4 +1,4 @@
-// Config parsing and validation against a Schema; prunus_schema() at the end.
+// Config parsing and validation against a Schema.
 #include "prunus/io/config.h"
 
 #include <sys/stat.h>
@@ -169,8 +169,8 @@ std::optional<std::string> canonical_item(const KeySpec& spec, ValueType item_ty
       return std::string(v ? "true" : "false");
     }
     default:
-      if (!spec.choices.empty() &&
-          std::find(spec.choices.begin(), spec.choices.end(), text) == spec.choices.end())
+      const std::vector<std::string> choices = spec.allowed_choices();
+      if (!choices.empty() && std::find(choices.begin(), choices.end(), text) == choices.end())
         return std::nullopt;
       return text;
   }
@@ -309,7 +309,11 @@ std::string KeySpec::expected_form() const {
     case ValueType::Int: item = number_form(true, range); break;
     case ValueType::Float: item = number_form(false, range); break;
     case ValueType::Bool: item = "true or false (also yes/no, on/off, 1/0)"; break;
-    default: item = choices.empty() ? "a string" : "one of: " + join(choices); break;
+    default: {
+      const std::vector<std::string> allowed = allowed_choices();
+      item = allowed.empty() ? "a string" : "one of: " + join(allowed);
+      break;
+    }
   }
   if (!is_list(type)) return item;
   std::string form = "a comma-separated list whose items are each " + item;
@@ -382,6 +386,21 @@ Schema& Schema::add_string_list(const std::string& name, const std::string& def,
                                 bool allow_empty) {
   KeySpec spec = make_spec(name, ValueType::StringList, def, description);
   spec.choices = std::move(choices);
+  spec.allow_empty_list = allow_empty;
+  return add(std::move(spec));
+}
+
+Schema& Schema::add_string_from(const std::string& name, const std::string& def, const std::string& description,
+                                ChoiceSource choices) {
+  KeySpec spec = make_spec(name, ValueType::String, def, description);
+  spec.choices_from = std::move(choices);
+  return add(std::move(spec));
+}
+
+Schema& Schema::add_string_list_from(const std::string& name, const std::string& def,
+                                     const std::string& description, ChoiceSource choices, bool allow_empty) {
+  KeySpec spec = make_spec(name, ValueType::StringList, def, description);
+  spec.choices_from = std::move(choices);
   spec.allow_empty_list = allow_empty;
   return add(std::move(spec));
 }

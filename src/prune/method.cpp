@@ -9,6 +9,7 @@ namespace prune {
 namespace {
 
 std::mutex registry_mutex;
+constexpr size_t kBuiltInMethods = 5;  // the first entries of registry()
 
 std::vector<std::shared_ptr<PruningMethod>>& registry() {
   static std::vector<std::shared_ptr<PruningMethod>> methods{make_full_method(), make_slimming_method(),
@@ -43,15 +44,18 @@ std::vector<std::string> method_names() {
 }
 
 MethodPreset method_preset(const std::string& name) {
+  std::shared_ptr<PruningMethod> found;
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     for (const auto& m : registry())
-      if (m->name() == name) {
-        MethodPreset p = m->preset();
-        p.method = m.get();
-        p.name = name;
-        return p;
-      }
+      if (m->name() == name) found = m;
+  }
+  // Outside the lock: a method's preset may start from another's.
+  if (found) {
+    MethodPreset p = found->preset();
+    p.method = found.get();
+    p.name = name;
+    return p;
   }
   std::string names;
   for (const auto& n : method_names()) names += (names.empty() ? "" : ", ") + n;
@@ -64,6 +68,18 @@ void register_method(std::shared_ptr<PruningMethod> method) {
   for (const auto& m : registry())
     PRUNUS_CHECK(m->name() != method->name(), "prune: a method named '", method->name(), "' is already registered");
   registry().push_back(std::move(method));
+}
+
+void unregister_method(const std::string& name) {
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  auto& methods = registry();
+  for (size_t i = 0; i < methods.size(); ++i) {
+    if (methods[i]->name() != name) continue;
+    PRUNUS_CHECK(i >= kBuiltInMethods, "prune: the built-in method '", name, "' cannot be unregistered");
+    methods.erase(methods.begin() + long(i));
+    return;
+  }
+  PRUNUS_FAIL("prune: no method named '", name, "' is registered");
 }
 
 }  // namespace prune

@@ -1,3 +1,4 @@
+#include "prunus/train/config_schema.h"
 #include "prunus/train/run_checkpoint.h"
 
 #include <cerrno>
@@ -225,7 +226,7 @@ MetricsHistory checkpoint_history(const io::Checkpoint& checkpoint) {
 }
 
 io::Config checkpoint_config(const io::Checkpoint& checkpoint) {
-  io::Config config(io::prunus_schema());
+  io::Config config(train::prunus_schema());
   config.load_text(checkpoint.string("config"), checkpoint.source + " (stored config)");
   return config;
 }

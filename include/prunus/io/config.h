@@ -10,9 +10,10 @@
 // the Schema with its type, default, range and a one-line description; a file
 // or a `--set section.key=value` override is checked against it, so a typo or
 // a bad value stops the run before any work is done. The full format and every
-// key of prunus_schema() are documented in experiments/configs/README.md.
+// key of train::prunus_schema() are documented in experiments/configs/README.md.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,11 +52,16 @@ struct KeySpec {
   std::string default_text;  // the default, written as it would appear in a file
   std::string description;   // one line
   Range range;                       // Int, Float and numeric lists
-  std::vector<std::string> choices;  // String and StringList: allowed values (empty = any)
+  // String and StringList: the allowed values (empty = any), or, where set,
+  // choices_from, asked each time so that a registry read at validation time
+  // (methods, granularities, models) also offers what was registered at run time.
+  std::vector<std::string> choices;
+  std::function<std::vector<std::string>()> choices_from;
   bool allow_empty_list = true;      // lists only
   bool strictly_increasing = false;  // numeric lists only
 
   std::string full_name() const { return section + "." + key; }
+  std::vector<std::string> allowed_choices() const { return choices_from ? choices_from() : choices; }
   // The expected form in words, e.g. "a positive integer", "one of: cpu, cuda".
   std::string expected_form() const;
 };
@@ -74,6 +80,12 @@ class Schema {
   Schema& add_string_list(const std::string& name, const std::string& default_text,
                           const std::string& description, std::vector<std::string> choices = {},
                           bool allow_empty = true);
+  // The same with choices taken from a registry when a value is checked.
+  using ChoiceSource = std::function<std::vector<std::string>()>;
+  Schema& add_string_from(const std::string& name, const std::string& default_value,
+                          const std::string& description, ChoiceSource choices);
+  Schema& add_string_list_from(const std::string& name, const std::string& default_text,
+                               const std::string& description, ChoiceSource choices, bool allow_empty = true);
   Schema& add_int_list(const std::string& name, const std::string& default_text,
                        const std::string& description, Range range = Range::any(),
                        bool strictly_increasing = false, bool allow_empty = true);
@@ -95,9 +107,6 @@ class Schema {
   std::vector<KeySpec> keys_;
   std::map<std::string, size_t> index_;
 };
-
-// The schema of every key prunus itself reads. Add new keys here.
-const Schema& prunus_schema();
 
 class Config {
  public:

@@ -70,6 +70,9 @@ MethodPreset method_preset(const std::string& name);
 std::vector<std::string> method_names();  // in registry order
 // Adds a method at the end of the registry; its name must be new.
 void register_method(std::shared_ptr<PruningMethod> method);
+// Removes a method registered at run time (built-ins stay); no preset of it may
+// still be in use.
+void unregister_method(const std::string& name);
 
 }  // namespace prune
 }  // namespace prunus

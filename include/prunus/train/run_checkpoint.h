@@ -66,7 +66,7 @@ std::string describe_checkpoint(const io::Checkpoint& checkpoint);
 void put_history(io::Checkpoint& checkpoint, const MetricsHistory& history, bool with_timing);
 MetricsHistory checkpoint_history(const io::Checkpoint& checkpoint);  // empty when absent
 
-// The config stored in a checkpoint, parsed against prunus_schema().
+// The config stored in a checkpoint, parsed against train::prunus_schema().
 io::Config checkpoint_config(const io::Checkpoint& checkpoint);
 
 // Keys whose values differ between two configs, as "key: a vs b", ignoring `ignored`.

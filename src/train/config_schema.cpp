@@ -1,17 +1,38 @@
 // The config keys prunus itself reads. To add a key: declare it here and
 // document it in experiments/configs/README.md (a test checks that every key
-// appears there).
-#include "prunus/io/config.h"
+// appears there). The names of models, methods and granularities are their
+// registries', read whenever a value is checked.
+#include "prunus/train/config_schema.h"
 
-namespace prunus::io {
+#include "prunus/models/zoo.h"
+#include "prunus/prune/granularity.h"
+#include "prunus/prune/method.h"
+
+namespace prunus::train {
+
+using io::kMaxConfigInt;
+using io::Range;
+using io::Schema;
+
+static std::vector<std::string> granularity_names() {
+  std::vector<std::string> names;
+  for (const prune::Granularity* g : prune::granularities()) names.push_back(g->name());
+  return names;
+}
+
+static std::vector<std::string> compare_rows() {
+  std::vector<std::string> rows = prune::method_names();
+  rows.push_back("dense");
+  rows.push_back("scratch");
+  return rows;
+}
 
 // Upper bound of every epoch count: a typo's size, not a limit anyone trains to.
 constexpr double kMaxEpochs = 100000;
 
 static Schema build_prunus_schema() {
   Schema s;
-  s.add_string("model.arch", "resnet20", "network architecture",
-               {"lenet", "vgg16", "resnet20", "resnet32", "resnet56", "resnet110", "resnet50", "inception"})
+  s.add_string_from("model.arch", "resnet20", "network architecture", models::list_models)
       .add_int("model.num_classes", 0, "number of output classes; 0 = taken from the dataset",
                Range::between(0, 100000))
       .add_string("model.architecture_from", "",
@@ -53,10 +74,10 @@ static Schema build_prunus_schema() {
       .add_int("out.checkpoint_every", 1, "write a checkpoint every N epochs; 0 = only at the end of each phase",
                Range::between(0, kMaxEpochs));
 
-  s.add_string("prune.method", "full", "pruning method",
-               {"full", "slimming", "swp", "l1norm", "full_plain_l1"})
-      .add_string_list("prune.granularities", "filter, stripe", "granularities pruned by the full and full_plain_l1 methods",
-                       {"filter", "channel", "stripe", "weight"}, false)
+  s.add_string_from("prune.method", "full", "pruning method", prune::method_names)
+      .add_string_list_from("prune.granularities", "filter, stripe",
+                            "granularities pruned by the full and full_plain_l1 methods", granularity_names,
+                            false)
       .add_float("prune.flops_target", 0.0, "FLOPs reduction to reach (0.6 = remove 60%); 0 = off",
                  Range::from_below(0, 1))
       .add_float("prune.lambda0", 5e-3, "initial L1 strength", Range::at_least(0))
@@ -97,17 +118,16 @@ static Schema build_prunus_schema() {
                Range::between(0, 1000000))
       .add_float("prune.threshold", 0.0, "gates with magnitude <= threshold count as zero; 0 = exact zeros only",
                  Range::at_least(0));
-  s.add_string_list("compare.methods", "full, full_plain_l1, slimming, swp, l1norm",
-                    "prune.method of each pruned row of `prunus compare`",
-                    {"full", "full_plain_l1", "slimming", "swp", "l1norm"}, false)
+  s.add_string_list_from("compare.methods", "full, full_plain_l1, slimming, swp, l1norm",
+                         "prune.method of each pruned row of `prunus compare`", prune::method_names, false)
       .add_float_list("compare.flops_targets", "0.5", "FLOPs reductions every method is pruned to",
                       Range{0.0, 1.0, true, true}, false, false)
       .add_int_list("compare.seeds", "1", "train.seed of each repetition of every row (the baseline is shared)",
                     Range::between(0, kMaxConfigInt), false, false)
-      .add_string_list("compare.every_seed", "",
-                       "rows repeated under every seed of compare.seeds (methods, dense, scratch); the others run "
-                       "under the first seed only; empty = every row",
-                       {"full", "full_plain_l1", "slimming", "swp", "l1norm", "dense", "scratch"})
+      .add_string_list_from("compare.every_seed", "",
+                            "rows repeated under every seed of compare.seeds (methods, dense, scratch); the others "
+                            "run under the first seed only; empty = every row",
+                            compare_rows)
       .add_float("compare.plain_lambda0", 0.0,
                  "prune.lambda0 of the methods without the adaptive controller (slimming, swp, full_plain_l1); "
                  "0 = prune.lambda0",
@@ -123,4 +143,4 @@ const Schema& prunus_schema() {
   return schema;
 }
 
-}  // namespace prunus::io
+}  // namespace prunus::train
