@@ -9,13 +9,20 @@ namespace prune {
 namespace {
 
 std::mutex registry_mutex;
-constexpr size_t kBuiltInMethods = 5;  // the first entries of registry()
+std::vector<std::shared_ptr<PruningMethod>> builtin_methods() {
+  return {make_full_method(), make_slimming_method(), make_swp_method(), make_l1norm_method(),
+          make_full_plain_l1_method()};
+}
 
 std::vector<std::shared_ptr<PruningMethod>>& registry() {
-  static std::vector<std::shared_ptr<PruningMethod>> methods{make_full_method(), make_slimming_method(),
-                                                             make_swp_method(), make_l1norm_method(),
-                                                             make_full_plain_l1_method()};
+  static std::vector<std::shared_ptr<PruningMethod>> methods = builtin_methods();
   return methods;
+}
+
+// The built-ins are the registry's first entries.
+size_t builtin_method_count() {
+  static const size_t count = builtin_methods().size();
+  return count;
 }
 
 }  // namespace
@@ -75,7 +82,7 @@ void unregister_method(const std::string& name) {
   auto& methods = registry();
   for (size_t i = 0; i < methods.size(); ++i) {
     if (methods[i]->name() != name) continue;
-    PRUNUS_CHECK(i >= kBuiltInMethods, "prune: the built-in method '", name, "' cannot be unregistered");
+    PRUNUS_CHECK(i >= builtin_method_count(), "prune: the built-in method '", name, "' cannot be unregistered");
     methods.erase(methods.begin() + long(i));
     return;
   }
