@@ -149,7 +149,7 @@ std::string report_json(const PruneReport& r) {
         << ", \"flops_reduction\": " << number(e.flops_reduction) << ", \"goal\": " << number(e.goal)
         << ", \"next_lambda0\": " << number(e.next_lambda0) << "}";
   }
-  out << "],\n  \"layers\": [";
+  out << (r.lambda_trace.empty() ? "" : "\n  ") << "],\n  \"layers\": [";
   const std::vector<const Granularity*> fine = fine_granularities();
   const auto layers = layers_of(r);
   for (size_t i = 0; i < layers.size(); ++i) {
@@ -165,7 +165,7 @@ std::string report_json(const PruneReport& r) {
       if (g->alive_count_in_report()) out << ", \"" << g->plural() << "_alive\": " << l.alive_groups(*g);
     out << "}";
   }
-  out << "],\n  \"notes\": [";
+  out << (layers.empty() ? "" : "\n  ") << "],\n  \"notes\": [";
   for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << io::json_quote(r.notes[i]);
   out << "]\n}\n";
   return out.str();
