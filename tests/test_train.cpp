@@ -23,7 +23,7 @@
 #include "prunus/rng.h"
 #include "prunus/app/comparison.h"
 #include "prunus/train/data_setup.h"
-#include "prunus/app/json.h"
+#include "prunus/io/json_writer.h"
 #include "prunus/train/metrics.h"
 #include "prunus/app/pipeline_records.h"
 #include "prunus/app/prune_pipeline.h"
@@ -258,10 +258,10 @@ TEST_SUITE("train") {
   }
 
   TEST_CASE("json: nesting, escaping and non-finite numbers") {
-    app::Json j = app::Json::object();
+    io::Json j = io::Json::object();
     j.set("name", "a \"q\"\n\\").set("n", 3).set("x", 0.5).set("bad", std::nan("")).set("ok", true);
-    j.set("list", app::Json::array().push(1).push(2.5));
-    j.set("empty", app::Json::object());
+    j.set("list", io::Json::array().push(1).push(2.5));
+    j.set("empty", io::Json::object());
     const std::string text = j.dump();
     CHECK(text.find("\"name\": \"a \\\"q\\\"\\n\\\\\"") != std::string::npos);
     CHECK(text.find("\"bad\": null") != std::string::npos);
@@ -269,7 +269,26 @@ TEST_SUITE("train") {
     CHECK(text.find("\"empty\": {}") != std::string::npos);
     j.set("n", 4);
     CHECK(j.size() == 7);
-    CHECK_THROWS_AS(app::Json::array().set("k", 1), Error);
+    CHECK_THROWS_AS(io::Json::array().set("k", 1), Error);
+  }
+
+  TEST_CASE("json: exact numbers read back as the same double; one_line keeps a value on one line") {
+    const double third = 1.0 / 3;
+    io::Json j = io::Json::object();
+    j.set("readable", third).set("exact", io::Json::exact(third)).set("nan", io::Json::exact(std::nan("")));
+    io::Json rows = io::Json::array();
+    rows.push(io::Json::object().set("a", 1).set("b", io::Json::array().push(2)).one_line());
+    rows.push(io::Json::object().set("a", 3));
+    j.set("rows", std::move(rows));
+    const std::string text = j.dump();
+    CHECK(text.find("\"readable\": 0.3333333333,") != std::string::npos);
+    const size_t at = text.find("\"exact\": ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::strtod(text.c_str() + at + 9, nullptr) == third);
+    CHECK(text.find("\"nan\": null") != std::string::npos);
+    // The one_line row is one line, its sibling is not; the array's closing bracket has its own line.
+    CHECK(text.find("\n    {\"a\": 1, \"b\": [2]},\n    {\n      \"a\": 3\n    }\n  ]\n}") != std::string::npos);
+    CHECK_THROWS_AS(io::Json(1).one_line(), Error);
   }
 
   TEST_CASE("progress: lines mode prints periodic lines with rate and ETA, none at the end") {

@@ -13,7 +13,6 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/io/config.h"
 #include "prunus/prune/method.h"
-#include "prunus/app/json.h"
 #include "prunus/app/pipeline_records.h"
 #include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_checkpoint.h"

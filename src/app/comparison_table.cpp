@@ -8,13 +8,15 @@
 
 #include "prunus/io/checkpoint.h"
 #include "prunus/app/comparison.h"
-#include "prunus/app/json.h"
+#include "prunus/io/json_writer.h"
 #include "prunus/app/pipeline_records.h"
 
 namespace fs = std::filesystem;
 
 namespace prunus {
 namespace app {
+
+using io::Json;
 namespace {
 
 struct Spread {

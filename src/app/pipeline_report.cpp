@@ -7,7 +7,7 @@
 #include "prunus/io/checkpoint.h"
 #include "prunus/prune/flops.h"
 #include "prunus/prune/report.h"
-#include "prunus/app/json.h"
+#include "prunus/io/json_writer.h"
 #include "prunus/app/pipeline_records.h"
 #include "prunus/train/training_phase.h"
 
@@ -15,6 +15,8 @@ namespace fs = std::filesystem;
 
 namespace prunus {
 namespace app {
+
+using io::Json;
 
 namespace {
 

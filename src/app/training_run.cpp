@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "prunus/models/summary.h"
-#include "prunus/app/json.h"
+#include "prunus/io/json_writer.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/train/training_phase.h"
@@ -12,6 +12,8 @@ namespace fs = std::filesystem;
 
 namespace prunus {
 namespace app {
+
+using io::Json;
 
 std::string out_path(const io::Config& config, const std::string& file) {
   return (fs::path(config.get_string("out.dir")) / file).string();

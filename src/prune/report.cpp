@@ -5,8 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "prunus/io/json_text.h"
-#include "prunus/io/number_text.h"
+#include "prunus/io/json_writer.h"
 
 namespace prunus {
 namespace prune {
@@ -17,8 +16,6 @@ std::string fixed(double v, int digits) {
   std::snprintf(buffer, sizeof buffer, "%.*f", digits, v);
   return buffer;
 }
-
-std::string number(double v) { return io::round_trip_decimal(v); }  // JSON number, round-trippable
 
 std::string percent(int64_t part, int64_t whole) { return whole > 0 ? fixed(100.0 * part / whole, 1) : "0.0"; }
 
@@ -56,10 +53,10 @@ std::vector<const LayerCount*> layers_of(const PruneReport& r) {
   return layers;
 }
 
-std::string json_shape(const Shape& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
+io::Json shape_json(const Shape& s) {
+  io::Json out = io::Json::array();
+  for (int64_t d : s) out.push(d);
+  return out.one_line();
 }
 
 }  // namespace
@@ -130,45 +127,48 @@ std::string report_markdown(const PruneReport& r) {
 }
 
 std::string report_json(const PruneReport& r) {
-  std::ostringstream out;
+  using io::Json;
   const ModelCount& c = r.count;
-  out << "{\n  \"title\": " << io::json_quote(r.title) << ",\n  \"model\": " << io::json_quote(r.model)
-      << ",\n  \"method\": " << io::json_quote(r.method) << ",\n  \"input_shape\": " << json_shape(r.analysis.input_shape)
-      << ",\n  \"counting\": \"MACs of conv and linear layers per image; params of all learnable tensors but gates\""
-      << ",\n  \"totals\": {\"macs_before\": " << c.dense_macs << ", \"macs_after\": " << c.macs
-      << ", \"params_before\": " << c.dense_params << ", \"params_after\": " << c.params
-      << ", \"flops_reduction\": " << number(c.flops_reduction())
-      << ", \"params_reduction\": " << number(c.params_reduction()) << "},\n  \"accuracy\": [";
-  for (size_t i = 0; i < r.accuracy.size(); ++i)
-    out << (i ? ", " : "") << "{\"stage\": " << io::json_quote(r.accuracy[i].stage)
-        << ", \"top1\": " << number(r.accuracy[i].top1) << "}";
-  out << "],\n  \"lambda_trace\": [";
-  for (size_t i = 0; i < r.lambda_trace.size(); ++i) {
-    const LambdaTraceEntry& e = r.lambda_trace[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"epoch\": " << e.epoch << ", \"lambda0\": " << number(e.lambda0)
-        << ", \"flops_reduction\": " << number(e.flops_reduction) << ", \"goal\": " << number(e.goal)
-        << ", \"next_lambda0\": " << number(e.next_lambda0) << "}";
-  }
-  out << (r.lambda_trace.empty() ? "" : "\n  ") << "],\n  \"layers\": [";
+  Json totals = Json::object();
+  totals.set("macs_before", c.dense_macs).set("macs_after", c.macs);
+  totals.set("params_before", c.dense_params).set("params_after", c.params);
+  totals.set("flops_reduction", Json::exact(c.flops_reduction()));
+  totals.set("params_reduction", Json::exact(c.params_reduction()));
+  Json accuracy = Json::array();
+  for (const StageAccuracy& a : r.accuracy)
+    accuracy.push(Json::object().set("stage", a.stage).set("top1", Json::exact(a.top1)));
+  Json trace = Json::array();
+  for (const LambdaTraceEntry& e : r.lambda_trace)
+    trace.push(Json::object()
+                   .set("epoch", e.epoch)
+                   .set("lambda0", Json::exact(e.lambda0))
+                   .set("flops_reduction", Json::exact(e.flops_reduction))
+                   .set("goal", Json::exact(e.goal))
+                   .set("next_lambda0", Json::exact(e.next_lambda0))
+                   .one_line());
+  Json layers = Json::array();
   const std::vector<const Granularity*> fine = fine_granularities();
-  const auto layers = layers_of(r);
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const LayerCount& l = *layers[i];
-    out << (i ? ",\n    " : "\n    ") << "{\"name\": " << io::json_quote(l.name) << ", \"type\": \""
-        << (l.is_conv ? "conv" : "linear") << "\", \"in_d\": " << (l.in_d ? "true" : "false")
-        << ", \"shape_before\": " << json_shape(l.dense_shape) << ", \"shape_after\": " << json_shape(shape_after(l))
-        << ", \"params_before\": " << l.dense_params << ", \"params_after\": " << l.params
-        << ", \"macs_before\": " << l.dense_macs << ", \"macs_after\": " << l.macs << ", \"weights\": " << l.weights
-        << ", \"removed_by_filter\": " << l.removed_by_filter << ", \"removed_by_input\": " << l.removed_by_input;
-    for (const Granularity* g : fine) out << ", \"removed_by_" << g->name() << "\": " << l.removed_by(*g);
+  for (const LayerCount* l : layers_of(r)) {
+    Json layer = Json::object();
+    layer.set("name", l->name).set("type", l->is_conv ? "conv" : "linear").set("in_d", l->in_d);
+    layer.set("shape_before", shape_json(l->dense_shape)).set("shape_after", shape_json(shape_after(*l)));
+    layer.set("params_before", l->dense_params).set("params_after", l->params);
+    layer.set("macs_before", l->dense_macs).set("macs_after", l->macs).set("weights", l->weights);
+    layer.set("removed_by_filter", l->removed_by_filter).set("removed_by_input", l->removed_by_input);
+    for (const Granularity* g : fine) layer.set("removed_by_" + g->name(), l->removed_by(*g));
     for (const Granularity* g : fine)
-      if (g->alive_count_in_report()) out << ", \"" << g->plural() << "_alive\": " << l.alive_groups(*g);
-    out << "}";
+      if (g->alive_count_in_report()) layer.set(g->plural() + "_alive", l->alive_groups(*g));
+    layers.push(std::move(layer.one_line()));
   }
-  out << (layers.empty() ? "" : "\n  ") << "],\n  \"notes\": [";
-  for (size_t i = 0; i < r.notes.size(); ++i) out << (i ? ", " : "") << io::json_quote(r.notes[i]);
-  out << "]\n}\n";
-  return out.str();
+  Json notes = Json::array();
+  for (const std::string& n : r.notes) notes.push(n);
+  Json report = Json::object();
+  report.set("title", r.title).set("model", r.model).set("method", r.method);
+  report.set("input_shape", shape_json(r.analysis.input_shape));
+  report.set("counting", "MACs of conv and linear layers per image; params of all learnable tensors but gates");
+  report.set("totals", std::move(totals.one_line())).set("accuracy", std::move(accuracy.one_line()));
+  report.set("lambda_trace", std::move(trace)).set("layers", std::move(layers)).set("notes", std::move(notes.one_line()));
+  return report.dump(2);
 }
 
 std::string report_svg(const PruneReport& r) {

@@ -1,4 +1,4 @@
-// JSON text: quoting strings for the writers (train::Json, safetensors
+// JSON text: quoting strings for the writers (io::Json in json_writer.h, safetensors
 // headers, ONNX-free reports) and a small strict reader for the JSON that
 // prunus reads back (safetensors headers). One place for both directions.
 #pragma once

@@ -1,4 +1,4 @@
-#include "prunus/app/json.h"
+#include "prunus/io/json_writer.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include "prunus/io/number_text.h"
 
 namespace prunus {
-namespace app {
+namespace io {
 
 Json::Json(bool value) : kind_(Kind::Bool), bool_(value) {}
 Json::Json(int value) : Json(static_cast<int64_t>(value)) {}
@@ -29,6 +29,18 @@ Json Json::object() {
   return j;
 }
 
+Json Json::exact(double value) {
+  Json j(value);
+  j.exact_ = true;
+  return j;
+}
+
+Json& Json::one_line() {
+  PRUNUS_CHECK(kind_ == Kind::Array || kind_ == Kind::Object, "Json::one_line: the value is not an array or object");
+  one_line_ = true;
+  return *this;
+}
+
 Json& Json::set(const std::string& key, Json value) {
   PRUNUS_CHECK(kind_ == Kind::Object, "Json::set('", key, "'): the value is not an object");
   for (auto& item : items_)
@@ -46,14 +58,14 @@ Json& Json::push(Json value) {
   return *this;
 }
 
-static std::string number_text(double value) { return io::readable_decimal(value); }
-
-void Json::write(std::string& out, int indent, int depth) const {
+void Json::write(std::string& out, int indent, int depth, bool flat) const {
   switch (kind_) {
     case Kind::Null: out += "null"; return;
     case Kind::Bool: out += bool_ ? "true" : "false"; return;
-    case Kind::Number: out += integral_ ? std::to_string(integer_) : number_text(number_); return;
-    case Kind::String: out += io::json_quote(text_); return;
+    case Kind::Number:
+      out += integral_ ? std::to_string(integer_) : exact_ ? round_trip_decimal(number_) : readable_decimal(number_);
+      return;
+    case Kind::String: out += json_quote(text_); return;
     case Kind::Array:
     case Kind::Object: break;
   }
@@ -62,15 +74,16 @@ void Json::write(std::string& out, int indent, int depth) const {
     out += is_object ? "{}" : "[]";
     return;
   }
-  bool flat = !is_object && items_.size() <= 16;
-  for (const auto& item : items_) flat = flat && item.second.kind_ != Kind::Array && item.second.kind_ != Kind::Object;
+  bool scalars = !is_object && items_.size() <= 16;
+  for (const auto& item : items_) scalars = scalars && item.second.kind_ != Kind::Array && item.second.kind_ != Kind::Object;
+  flat = flat || one_line_ || scalars;
   out += is_object ? "{" : "[";
   const std::string pad(static_cast<size_t>(indent) * (depth + 1), ' ');
   for (size_t i = 0; i < items_.size(); ++i) {
     if (i) out += flat ? ", " : ",";
     if (!flat) out += "\n" + pad;
-    if (is_object) out += io::json_quote(items_[i].first) + ": ";
-    items_[i].second.write(out, indent, depth + 1);
+    if (is_object) out += json_quote(items_[i].first) + ": ";
+    items_[i].second.write(out, indent, depth + 1, flat);
   }
   if (!flat) out += "\n" + std::string(static_cast<size_t>(indent) * depth, ' ');
   out += is_object ? "}" : "]";
@@ -78,9 +91,9 @@ void Json::write(std::string& out, int indent, int depth) const {
 
 std::string Json::dump(int indent) const {
   std::string out;
-  write(out, indent, 0);
+  write(out, indent, 0, false);
   return out + "\n";
 }
 
-}  // namespace app
+}  // namespace io
 }  // namespace prunus
