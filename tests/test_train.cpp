@@ -321,20 +321,69 @@ TEST_SUITE("train") {
     CHECK(train::format_duration(65) == "1:05");
   }
 
+  TEST_CASE("run settings: every key of [model], [data], [train] and [out] read once, every choice an enum") {
+    io::Config c(train::prunus_schema());
+    train::RunSettings s = train::RunSettings::from_config(c);
+    CHECK(s.data.path_is_default);
+    CHECK(s.train.schedule == train::ScheduleKind::Multistep);
+    c.load_text("[model]\narch = vgg16\nnum_classes = 12\n[data]\ndataset = fashion_mnist\npath = /d\n"
+                "train_files = a, b\naugment = false\n[train]\nepochs = 7\nbatch_size = 3\nlr = 0.25\n"
+                "momentum = 0.5\nweight_decay = 0\nnesterov = true\nschedule = cosine\nmilestones = 0.1\n"
+                "gamma = 0.5\nwarmup_epochs = 2\nseed = 9\nthreads = 4\ndevice = cuda\nsync_batchnorm = false\n"
+                "[out]\ndir = /o\ncheckpoint_every = 0\n",
+                "t.conf");
+    s = train::RunSettings::from_config(c);
+    CHECK(s.model.arch == "vgg16");
+    CHECK(s.model.num_classes == 12);
+    CHECK(s.data.dataset == train::DatasetKind::FashionMnist);
+    CHECK(std::string(train::dataset_name(s.data.dataset)) == "fashion_mnist");
+    CHECK(s.data.path == "/d");
+    CHECK_FALSE(s.data.path_is_default);
+    CHECK(s.data.train_files == std::vector<std::string>{"a", "b"});
+    CHECK_FALSE(s.data.augment);
+    CHECK(s.train.epochs == 7);
+    CHECK(s.train.batch_size == 3);
+    CHECK(s.train.lr == 0.25);
+    CHECK(s.train.momentum == 0.5);
+    CHECK(s.train.weight_decay == 0);
+    CHECK(s.train.nesterov);
+    CHECK(s.train.schedule == train::ScheduleKind::Cosine);
+    CHECK(s.train.milestones == std::vector<double>{0.1});
+    CHECK(s.train.gamma == 0.5);
+    CHECK(s.train.warmup_epochs == 2);
+    CHECK(s.train.seed == 9);
+    CHECK(s.train.threads == 4);
+    CHECK(s.train.device == train::Device::Cuda);
+    CHECK_FALSE(s.train.sync_batchnorm);
+    CHECK(s.out.dir == "/o");
+    CHECK(s.out.checkpoint_every == 0);
+    CHECK_THROWS_WITH_AS(train::check_device(s.train), doctest::Contains("train.device = cuda"), Error);
+    // A choice added to the schema without its enum fails here, not in a run.
+    for (const char* key : {"data.dataset", "train.schedule", "train.device"})
+      for (const std::string& choice : c.schema().find(key)->allowed_choices()) {
+        CAPTURE(choice);
+        c.set(key, choice, "test");
+        const train::RunSettings t = train::RunSettings::from_config(c);
+        if (std::string(key) == "data.dataset") CHECK(train::dataset_name(t.data.dataset) == choice);
+        if (std::string(key) == "train.device") CHECK(train::device_name(t.train.device) == choice);
+      }
+  }
+
   TEST_CASE("schedule: milestone fractions become epochs; short phases merge them; bad warm-up is named") {
     io::Config c(train::prunus_schema());
     c.set("train.milestones", "0.5, 0.75", "test");
-    auto s = train::make_schedule(c, 0.1, 20, false);
+    auto s = train::make_schedule(train::TrainSettings::from_config(c), 0.1, 20, false);
     CHECK(s.milestones() == std::vector<int>{10, 15});
-    s = train::make_schedule(c, 0.1, 3, false);
+    s = train::make_schedule(train::TrainSettings::from_config(c), 0.1, 3, false);
     CHECK(s.milestones() == std::vector<int>{1, 2});
-    s = train::make_schedule(c, 0.1, 1, false);
+    s = train::make_schedule(train::TrainSettings::from_config(c), 0.1, 1, false);
     CHECK(s.milestones().empty());
     CHECK(s.lr_at(0, 0, 5) == doctest::Approx(0.1));
     c.set("train.schedule", "cosine", "test");
     c.set("train.warmup_epochs", "3", "test");
-    CHECK(train::make_schedule(c, 0.1, 3, false).kind() == optim::LrScheduleKind::Cosine);
-    CHECK_THROWS_WITH_AS(train::make_schedule(c, 0.1, 3, true), doctest::Contains("train.warmup_epochs"), Error);
+    const train::TrainSettings cosine = train::TrainSettings::from_config(c);
+    CHECK(train::make_schedule(cosine, 0.1, 3, false).kind() == optim::LrScheduleKind::Cosine);
+    CHECK_THROWS_WITH_AS(train::make_schedule(cosine, 0.1, 3, true), doctest::Contains("train.warmup_epochs"), Error);
     CHECK(train::phase_seed(1, "baseline") != train::phase_seed(1, "sparse"));
     CHECK(train::phase_seed(1, "baseline") != train::phase_seed(2, "baseline"));
   }
@@ -353,7 +402,7 @@ TEST_SUITE("train") {
     io::Config c(train::prunus_schema());
     c.set("data.dataset", "cifar10", "test");
     c.set("data.path", dir.path.string(), "test");
-    auto s = train::load_data_splits(c);
+    auto s = train::load_data_splits(train::RunSettings::from_config(c));
     CHECK(s.train.size() == 12);
     CHECK(s.val.size() == 3);
     CHECK(s.test.size() == 3);
@@ -362,7 +411,7 @@ TEST_SUITE("train") {
     CHECK(s.train_augmentation.random_crop);
     CHECK(s.normalization.mean.size() == 3);
     c.set("data.train_files", "data_batch_1.bin", "test");
-    s = train::load_data_splits(c);
+    s = train::load_data_splits(train::RunSettings::from_config(c));
     CHECK(s.train.size() == 3);
     CHECK(s.val.size() == 0);  // explicit train files: no implicit val split
 
@@ -387,7 +436,7 @@ TEST_SUITE("train") {
     io::Config m(train::prunus_schema());
     m.set("data.dataset", "mnist", "test");
     m.set("data.path", dir.path.string(), "test");
-    s = train::load_data_splits(m);
+    s = train::load_data_splits(train::RunSettings::from_config(m));
     CHECK(s.train.size() == 7);
     CHECK(s.val.size() == 5);
     CHECK(s.test.size() == 5);
@@ -398,7 +447,7 @@ TEST_SUITE("train") {
     CHECK_FALSE(s.train_augmentation.horizontal_flip);  // digits are not mirrored
 
     m.set("data.path", dir / "missing", "test");
-    CHECK_THROWS_WITH_AS(train::load_data_splits(m), doctest::Contains("missing"), Error);
+    CHECK_THROWS_WITH_AS(train::load_data_splits(train::RunSettings::from_config(m)), doctest::Contains("missing"), Error);
   }
 
   TEST_CASE("pipeline: every stage runs, the target is met, compact agrees; an interrupted run resumes identically") {
@@ -432,7 +481,7 @@ TEST_SUITE("train") {
       CHECK_MESSAGE(fs::exists(dir / ("a/" + std::string(file))), file);
     // The compact model loads on its own and is smaller.
     auto compact = train::load_model(io::read_checkpoint(dir / "a/compact.bin"));
-    CHECK(models::count_parameters(*compact) < models::count_parameters(*train::build_model(config_a, data)));
+    CHECK(models::count_parameters(*compact) < models::count_parameters(*train::build_model(train::RunSettings::from_config(config_a), data)));
 
     // Interrupted after 2 training epochs (the baseline's and the first sparse one), then resumed.
     const io::Config config_b = tiny_prune_config(dir / "b");

@@ -14,6 +14,7 @@
 #include "prunus/io/config.h"
 #include "prunus/prune/method.h"
 #include "prunus/app/pipeline_records.h"
+#include "prunus/app/prune_settings.h"
 #include "prunus/app/prune_pipeline.h"
 #include "prunus/train/run_checkpoint.h"
 #include "prunus/train/training_phase.h"
@@ -27,31 +28,38 @@ namespace {
 
 std::string target_tag(double target) { return "flops" + std::to_string(int(std::lround(target * 100))); }
 
-int64_t baseline_epochs(const io::Config& c) {
-  const int64_t b = c.get_int("prune.baseline_epochs");
-  return b > 0 ? b : c.get_int("train.epochs");
-}
+// The comparison's config and what the rows are made from, read from it once.
+struct Comparison {
+  const io::Config& config;  // each row's config is this one with the row's overrides
+  RunSettings run;
+  PruneSettings prune;
+  CompareSettings compare;
 
-int64_t total_epochs(const io::Config& c) {
-  return baseline_epochs(c) + c.get_int("prune.sparse_epochs") + c.get_int("prune.finetune_epochs");
-}
+  explicit Comparison(const io::Config& c)
+      : config(c),
+        run(RunSettings::from_config(c)),
+        prune(PruneSettings::from_config(c)),
+        compare(CompareSettings::from_config(c)) {}
 
-std::string row_path(const io::Config& c, const ComparisonRow& row, const std::string& file = "") {
-  fs::path p = fs::path(c.get_string("out.dir")) / row.dir;
-  return (file.empty() ? p : p / file).string();
-}
+  int total_epochs() const { return prune.baseline_epochs + prune.sparse_epochs + prune.finetune_epochs; }
+  std::string path(const std::string& dir, const std::string& file = "") const {
+    const fs::path p = fs::path(run.out.dir) / dir;
+    return (file.empty() ? p : p / file).string();
+  }
+  std::string row_path(const ComparisonRow& row, const std::string& file = "") const { return path(row.dir, file); }
+};
 
-io::Config row_config(const io::Config& base, const ComparisonRow& row) {
-  io::Config c = base;
+io::Config row_config(const Comparison& base, const ComparisonRow& row) {
+  io::Config c = base.config;
   for (const auto& [key, value] : row.overrides) c.set(key, value, "compare");
-  c.set("out.dir", row_path(base, row), "compare");
+  c.set("out.dir", base.row_path(row), "compare");
   return c;
 }
 
-std::string row_command(const io::Config& base, const ComparisonRow& row, const std::string& invocation) {
+std::string row_command(const Comparison& base, const ComparisonRow& row, const std::string& invocation) {
   std::string command = std::string("prunus ") + (row.kind == "prune" ? "prune" : "train") + " " + invocation;
   for (const auto& [key, value] : row.overrides) command += " --set " + key + "=" + value;
-  command += " --set out.dir=" + row_path(base, row);
+  command += " --set out.dir=" + base.row_path(row);
   if (row.kind != "prune") command += " --resume";
   return command;
 }
@@ -122,10 +130,10 @@ std::unique_ptr<std::FILE, FileCloser> open_row_log(const std::string& dir) {
   return std::unique_ptr<std::FILE, FileCloser>(f);
 }
 
-void run_prune_row(const io::Config& base, const ComparisonRow& row, const DataSplits& data,
+void run_prune_row(const Comparison& base, const ComparisonRow& row, const DataSplits& data,
                    const ComparisonOptions& options, const std::string& command) {
   const io::Config config = row_config(base, row);
-  const std::string dir = row_path(base, row);
+  const std::string dir = base.row_path(row);
   auto log = open_row_log(dir);
   PipelineOptions po;
   po.log = log.get();
@@ -133,7 +141,7 @@ void run_prune_row(const io::Config& base, const ComparisonRow& row, const DataS
   po.timing_seconds = options.timing_seconds;
   const PipelineResult r = run_prune_pipeline(config, data, po);
   PRUNUS_CHECK(r.finished, "compare: row ", row.dir, " did not finish (see ", dir, "/log.txt)");
-  RowRecord record = record_head(row, command, total_epochs(base));
+  RowRecord record = record_head(row, command, base.total_epochs());
   record.number("flops_reduction", r.flops_reduction).number("params_reduction", r.params_reduction);
   const StageResult* last = nullptr;
   for (const auto& s : r.stages) {
@@ -143,31 +151,32 @@ void run_prune_row(const io::Config& base, const ComparisonRow& row, const DataS
   PRUNUS_CHECK(last, "compare: row ", row.dir, " has no prune stage result");
   record.number("val_accuracy", last->val.accuracy).number("test_accuracy", last->test.accuracy);
   record.number("speedup", r.compact_images_per_second / r.dense_images_per_second);
-  record.write(row_path(base, row, "row.txt"));
+  record.write(base.row_path(row, "row.txt"));
   remove_intermediate_checkpoints(dir);
 }
 
 // A row is done when its row.txt exists, except a baseline whose final.bin is
 // gone (checkpoints are not committed: a fresh clone has only the record).
 // Every pruned row starts from that file, so it is trained again.
-bool row_finished(const io::Config& config, const ComparisonRow& row) {
-  if (!fs::exists(row_path(config, row, "row.txt"))) return false;
-  return row.kind != "baseline" || fs::exists(row_path(config, row, "final.bin"));
+bool row_finished(const Comparison& comparison, const ComparisonRow& row) {
+  if (!fs::exists(comparison.row_path(row, "row.txt"))) return false;
+  return row.kind != "baseline" || fs::exists(comparison.row_path(row, "final.bin"));
 }
 
-void run_train_row(const io::Config& base, const ComparisonRow& row, const DataSplits& data,
+void run_train_row(const Comparison& base, const ComparisonRow& row, const DataSplits& data,
                    const ComparisonOptions& options, const std::string& command) {
   const io::Config config = row_config(base, row);
-  const std::string dir = row_path(base, row);
-  RowRecord record = record_head(row, command, config.get_int("train.epochs"));
+  const RunSettings settings = RunSettings::from_config(config);
+  const std::string dir = base.row_path(row);
+  RowRecord record = record_head(row, command, settings.train.epochs);
   std::string recorded_val;  // a baseline trained again: does it reproduce its record?
-  if (row.kind == "baseline" && fs::exists(row_path(base, row, "row.txt")))
-    recorded_val = read_row_record(row_path(base, row, "row.txt")).at("val_accuracy");
+  if (row.kind == "baseline" && fs::exists(base.row_path(row, "row.txt")))
+    recorded_val = read_row_record(base.row_path(row, "row.txt")).at("val_accuracy");
   EvalResult val, test;
-  if (row.kind == "baseline" && fs::exists(row_path(base, row, "final.bin"))) {
+  if (row.kind == "baseline" && fs::exists(base.row_path(row, "final.bin"))) {
     // Trained before (by this command or by `prunus train` with the same recipe): measure it.
-    auto model = load_model(io::read_checkpoint(row_path(base, row, "final.bin")));
-    const int batch = int(config.get_int("train.batch_size"));
+    auto model = load_model(io::read_checkpoint(base.row_path(row, "final.bin")));
+    const int batch = settings.train.batch_size;
     val = evaluate(*model, data.val, batch, data.normalization);
     test = evaluate(*model, data.test, batch, data.normalization);
   } else {
@@ -184,7 +193,7 @@ void run_train_row(const io::Config& base, const ComparisonRow& row, const DataS
   double flops = 0, params = 0, speedup = 1;
   if (row.kind == "scratch") {
     // The architecture of the `full` row it was taken from: the same counts and speed.
-    const auto full = read_row_record((fs::path(base.get_string("out.dir")) / row.requires_dir / "row.txt").string());
+    const auto full = read_row_record(base.path(row.requires_dir, "row.txt"));
     flops = parse_exact_number(full.at("flops_reduction"), "flops_reduction");
     params = parse_exact_number(full.at("params_reduction"), "params_reduction");
     speedup = parse_exact_number(full.at("speedup"), "speedup");
@@ -197,7 +206,7 @@ void run_train_row(const io::Config& base, const ComparisonRow& row, const DataS
                  exact_number(val.accuracy).c_str(), recorded_val.c_str(),
                  same ? "reproduced" : "differs: other CPU or build; the rows finished before used the old one");
   }
-  record.write(row_path(base, row, "row.txt"));
+  record.write(base.row_path(row, "row.txt"));
   if (row.kind != "baseline") remove_intermediate_checkpoints(dir);
 }
 
@@ -221,26 +230,37 @@ std::map<std::string, std::string> read_row_record(const std::string& path) {
   return record;
 }
 
-std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
+CompareSettings CompareSettings::from_config(const io::Config& config) {
+  CompareSettings s;
+  s.methods = config.get_list("compare.methods");
+  s.flops_targets = config.get_float_list("compare.flops_targets");
+  s.seeds = config.get_int_list("compare.seeds");
+  s.every_seed = config.get_list("compare.every_seed");
+  s.plain_lambda0 = config.get_float("compare.plain_lambda0");
+  s.dense = config.get_bool("compare.dense");
+  s.scratch = config.get_bool("compare.scratch");
+  return s;
+}
+
+std::vector<ComparisonRow> comparison_rows(const io::Config& config) {
+  const Comparison c(config);
   const std::string baseline_dir = "baseline";
   const std::string baseline_file =
-      c.get_string("prune.baseline_checkpoint").empty()
-          ? (fs::path(c.get_string("out.dir")) / baseline_dir / "final.bin").string()
-          : c.get_string("prune.baseline_checkpoint");
-  const std::vector<std::string> methods = c.get_list("compare.methods");
-  const std::vector<double> targets = c.get_float_list("compare.flops_targets");
-  const std::string total = std::to_string(total_epochs(c));
+      c.prune.baseline_checkpoint.empty() ? c.path(baseline_dir, "final.bin") : c.prune.baseline_checkpoint;
+  const std::vector<std::string>& methods = c.compare.methods;
+  const std::vector<double>& targets = c.compare.flops_targets;
+  const std::string total = std::to_string(c.total_epochs());
   std::vector<ComparisonRow> rows;
-  if (c.get_string("prune.baseline_checkpoint").empty()) {
+  if (c.prune.baseline_checkpoint.empty()) {
     ComparisonRow b;
     b.kind = b.method = "baseline";
-    b.seed = c.get_int("train.seed");
+    b.seed = static_cast<int64_t>(c.run.train.seed);
     b.dir = baseline_dir;
-    b.overrides = {{"train.epochs", std::to_string(baseline_epochs(c))}};
+    b.overrides = {{"train.epochs", std::to_string(c.prune.baseline_epochs)}};
     rows.push_back(b);
   }
-  const std::vector<int64_t> seeds = c.get_int_list("compare.seeds");
-  const std::vector<std::string> every_seed = c.get_list("compare.every_seed");
+  const std::vector<int64_t>& seeds = c.compare.seeds;
+  const std::vector<std::string>& every_seed = c.compare.every_seed;
   for (const int64_t seed : seeds) {
     const std::string s = "seed" + std::to_string(seed);
     std::vector<ComparisonRow> per_seed;
@@ -263,30 +283,29 @@ std::vector<ComparisonRow> comparison_rows(const io::Config& c) {
                        {"prune.baseline_checkpoint", baseline_file}};
         // A constant L1 strength needs to be about the adaptive one's mean to make any zeros at all.
         const prune::MethodPreset preset = prune::method_preset(method);
-        const double plain = c.get_float("compare.plain_lambda0");
+        const double plain = c.compare.plain_lambda0;
         if (plain > 0 && preset.sparse_training && !preset.adaptive)
           r.overrides.push_back({"prune.lambda0", exact_number(plain)});
         // No sparse phase: its epochs go to fine-tuning, so every method trains as long.
         if (!preset.sparse_training)
-          r.overrides.push_back({"prune.finetune_epochs", std::to_string(c.get_int("prune.sparse_epochs") +
-                                                                         c.get_int("prune.finetune_epochs"))});
+          r.overrides.push_back(
+              {"prune.finetune_epochs", std::to_string(c.prune.sparse_epochs + c.prune.finetune_epochs)});
         if (wanted(method)) per_seed.push_back(r);
       }
-      if (c.get_bool("compare.scratch") && wanted("scratch")) {
+      if (c.compare.scratch && wanted("scratch")) {
         ComparisonRow r;
         r.kind = r.method = "scratch";
         r.target = target;
         r.seed = seed;
         r.dir = target_tag(target) + "/scratch/" + s;
         r.requires_dir = target_tag(target) + "/full/" + s;
-        r.overrides = {{"model.architecture_from",
-                        (fs::path(c.get_string("out.dir")) / r.requires_dir / "compact.bin").string()},
+        r.overrides = {{"model.architecture_from", c.path(r.requires_dir, "compact.bin")},
                        {"train.epochs", total},
                        {"train.seed", std::to_string(seed)}};
         per_seed.push_back(r);
       }
     }
-    if (c.get_bool("compare.dense") && wanted("dense")) {
+    if (c.compare.dense && wanted("dense")) {
       ComparisonRow r;
       r.kind = r.method = "dense";
       r.seed = seed;
@@ -309,6 +328,7 @@ bool row_selected(const std::string& dir, const std::vector<std::string>& select
 }
 
 ComparisonResult run_comparison(const io::Config& config, const DataSplits& data, const ComparisonOptions& options) {
+  const Comparison comparison(config);
   const std::vector<ComparisonRow> rows = comparison_rows(config);
   std::vector<const ComparisonRow*> chosen;
   bool prunes = false;
@@ -326,9 +346,9 @@ ComparisonResult run_comparison(const io::Config& config, const DataSplits& data
     chosen.insert(chosen.begin(), &rows.front());
   PRUNUS_CHECK(data.val.size() > 0 && !data.val_is_test,
                "compare: the data has no validation split separate from the test set; set data.val_files");
-  PRUNUS_CHECK(config.get_list("compare.methods").size() > 0, "compare: compare.methods is empty");
-  fs::create_directories(config.get_string("out.dir"));
-  io::write_file_atomic((fs::path(config.get_string("out.dir")) / "compare.conf").string(), config.dump());
+  PRUNUS_CHECK(!comparison.compare.methods.empty(), "compare: compare.methods is empty");
+  fs::create_directories(comparison.run.out.dir);
+  io::write_file_atomic(comparison.path("compare.conf"), config.dump());
   ComparisonResult result;
   result.rows = int(chosen.size());
   auto say = [&](const char* what, const ComparisonRow& row) {
@@ -343,33 +363,32 @@ ComparisonResult run_comparison(const io::Config& config, const DataSplits& data
     result.finished = result.skipped_locked = result.waiting = 0;
     for (const ComparisonRow* chosen_row : chosen) {
       const ComparisonRow& row = *chosen_row;
-      if (row_finished(config, row)) {
+      if (row_finished(comparison, row)) {
         ++result.finished;
         continue;
       }
-      if (!row.requires_dir.empty() &&
-          !fs::exists(fs::path(config.get_string("out.dir")) / row.requires_dir / "row.txt")) {
+      if (!row.requires_dir.empty() && !fs::exists(comparison.path(row.requires_dir, "row.txt"))) {
         ++result.waiting;
         continue;
       }
       // Everything needs the baseline: wait for it; skip other rows another process is running.
-      RowLock lock(row_path(config, row), /*wait=*/row.kind == "baseline");
+      RowLock lock(comparison.row_path(row), /*wait=*/row.kind == "baseline");
       if (!lock.held()) {
         say("busy", row);
         ++result.skipped_locked;
         continue;
       }
-      if (row_finished(config, row)) {  // finished while we waited
+      if (row_finished(comparison, row)) {  // finished while we waited
         ++result.finished;
         continue;
       }
-      const std::string command = row_command(config, row, options.invocation);
+      const std::string command = row_command(comparison, row, options.invocation);
       say("running", row);
-      io::write_file_atomic(row_path(config, row, "COMMAND"), command + "\n");
+      io::write_file_atomic(comparison.row_path(row, "COMMAND"), command + "\n");
       if (row.kind == "prune")
-        run_prune_row(config, row, data, options, command);
+        run_prune_row(comparison, row, data, options, command);
       else
-        run_train_row(config, row, data, options, command);
+        run_train_row(comparison, row, data, options, command);
       ++result.finished;
       ran = true;
       say("finished", row);

@@ -76,7 +76,7 @@ struct Group {
   Spread of(const std::string& key) const { return spread(values(key)); }
 };
 
-std::vector<Group> collect(const io::Config& config, const std::vector<ComparisonRow>& rows) {
+std::vector<Group> collect(const std::string& out_dir, const std::vector<ComparisonRow>& rows) {
   std::vector<Group> groups;
   for (const ComparisonRow& row : rows) {
     const std::string name = row.dir.substr(0, row.dir.rfind("/seed") == std::string::npos ? row.dir.size()
@@ -86,7 +86,7 @@ std::vector<Group> collect(const io::Config& config, const std::vector<Compariso
       groups.push_back({name, row.kind, row.method, row.target, {}, {}});
       it = groups.end() - 1;
     }
-    const fs::path file = fs::path(config.get_string("out.dir")) / row.dir / "row.txt";
+    const fs::path file = fs::path(out_dir) / row.dir / "row.txt";
     if (fs::exists(file))
       it->records.push_back(read_row_record(file.string()));
     else
@@ -163,7 +163,8 @@ std::string svg_plot(const std::vector<Group>& groups, double dense_val) {
 }  // namespace
 
 void write_comparison_table(const io::Config& config, const std::vector<ComparisonRow>& rows) {
-  const std::vector<Group> groups = collect(config, rows);
+  const RunSettings settings = RunSettings::from_config(config);
+  const std::vector<Group> groups = collect(settings.out.dir, rows);
   double dense_val = NAN, dense_test = NAN;
   for (const Group& g : groups)
     if (g.kind == "dense") {
@@ -171,7 +172,7 @@ void write_comparison_table(const io::Config& config, const std::vector<Comparis
       dense_test = g.of("test_accuracy").mean;
     }
   std::ostringstream md;
-  md << "# Comparison: " << config.get_string("model.arch") << " on " << config.get_string("data.dataset") << "\n\n";
+  md << "# Comparison: " << settings.model.arch << " on " << dataset_name(settings.data.dataset) << "\n\n";
   md << "Every pruned row starts from one shared baseline and trains as many epochs in all as the dense row ("
      << "val = data.val_files, test = data.test_files, reported only). Accuracies in percent: mean ± sample sd "
         "over the seeds. \"Right after prune\" is the val accuracy with the gates zeroed (BN statistics stale) → "
@@ -230,9 +231,9 @@ void write_comparison_table(const io::Config& config, const std::vector<Comparis
       any_pending = true;
     }
   md << (any_pending ? "\n" : "");
-  const fs::path out = config.get_string("out.dir");
+  const fs::path out = settings.out.dir;
   Json summary = Json::object();
-  summary.set("arch", config.get_string("model.arch")).set("dense_val_accuracy", dense_val);
+  summary.set("arch", settings.model.arch).set("dense_val_accuracy", dense_val);
   summary.set("dense_test_accuracy", dense_test).set("rows", table);
   io::write_file_atomic((out / "comparison.md").string(), md.str());
   io::write_file_atomic((out / "comparison.json").string(), summary.dump());

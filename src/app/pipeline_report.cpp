@@ -37,14 +37,15 @@ std::vector<std::string> lines_of(const std::string& text) {
 }  // namespace
 
 void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, std::FILE* log) {
-  const std::string out_dir = in.config.get_string("out.dir");
-  const std::string arch = in.config.get_string("model.arch");
-  const std::string dataset = in.config.get_string("data.dataset");
+  const prune::MethodPreset& method = in.prune.method;
+  const std::string& out_dir = in.run.out.dir;
+  const std::string& arch = in.run.model.arch;
+  const std::string dataset = dataset_name(in.run.data.dataset);
   const std::string val_name = in.data.val_is_test ? "test = val" : "val";
 
   prune::PruneReport report =
-      prune::make_report(masked, in.analysis, arch, in.method.name + " (" + in.method.description + ")");
-  report.title = "prunus prune: " + arch + " on " + dataset + ", method " + in.method.name;
+      prune::make_report(masked, in.analysis, arch, method.name + " (" + method.description + ")");
+  report.title = "prunus prune: " + arch + " on " + dataset + ", method " + method.name;
   for (const auto& s : in.stages) {
     if (!std::isnan(s.val.accuracy)) report.accuracy.push_back({s.stage + " (" + val_name + ")", s.val.accuracy});
     if (!std::isnan(s.test.accuracy)) report.accuracy.push_back({s.stage + " (test)", s.test.accuracy});
@@ -59,7 +60,7 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
   std::snprintf(line, sizeof line,
                 "CPU inference, batch %lld, eval mode: dense %.0f img/s, masked %.0f img/s, compact %.0f img/s "
                 "(compact = %.2fx dense)",
-                static_cast<long long>(in.config.get_int("train.batch_size")), dense_speed, masked_speed,
+                static_cast<long long>(in.run.train.batch_size), dense_speed, masked_speed,
                 compact_speed, compact_speed / dense_speed);
   const std::string timing_line = line;
   report.notes.push_back(timing_line);
@@ -80,9 +81,9 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
 
   Json summary = Json::object();
   summary.set("command", "prune").set("arch", arch).set("dataset", dataset);
-  summary.set("method", in.method.name).set("method_description", in.method.description);
-  summary.set("granularities", in.method.granularities.str());
-  summary.set("flops_target", in.config.get_float("prune.flops_target"));
+  summary.set("method", method.name).set("method_description", method.description);
+  summary.set("granularities", method.granularities.str());
+  summary.set("flops_target", in.prune.flops_target);
   summary.set("counting", "MACs of conv and linear layers per image; params include BN, exclude gates");
   summary.set("dense_macs", count.dense_macs).set("macs", count.macs).set("flops_reduction", count.flops_reduction());
   summary.set("dense_params", count.dense_params).set("params", count.params);
@@ -121,7 +122,7 @@ void write_pipeline_report(const PipelineReportInput& in, nn::Module& masked, st
   io::write_file_atomic((fs::path(out_dir) / "summary.json").string(), summary.dump());
 
   if (!log) return;
-  std::fprintf(log, "\n== result: %s, %s, method %s\n", arch.c_str(), dataset.c_str(), in.method.name.c_str());
+  std::fprintf(log, "\n== result: %s, %s, method %s\n", arch.c_str(), dataset.c_str(), method.name.c_str());
   std::fprintf(log, "%-12s %10s %10s %12s %10s\n", "stage", val_name.c_str(), "test", "MACs", "params");
   for (const auto& s : in.stages)
     std::fprintf(log, "%-12s %10s %10s %10.2f M %8.3f M\n", s.stage.c_str(), percent(s.val.accuracy).c_str(),

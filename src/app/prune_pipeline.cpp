@@ -48,14 +48,19 @@ namespace {
 class Pipeline {
  public:
   Pipeline(const io::Config& config, const DataSplits& data, const PipelineOptions& options)
-      : config_(config), data_(data), options_(options), budget_(options.max_epochs) {
+      : config_(config),
+        run_(RunSettings::from_config(config)),
+        settings_(PruneSettings::from_config(config)),
+        data_(data),
+        options_(options),
+        budget_(options.max_epochs) {
     ctx_.config = &config;
+    ctx_.settings = &run_;
     ctx_.data = &data;
-    ctx_.out_dir = config.get_string("out.dir");
+    ctx_.out_dir = run_.out.dir;
     ctx_.progress = options.progress;
     ctx_.log = options.log;
-    batch_size_ = static_cast<int>(config.get_int("train.batch_size"));
-    settings_ = PruneSettings::from_config(config);
+    batch_size_ = run_.train.batch_size;
   }
 
   PipelineResult run();
@@ -91,13 +96,14 @@ class Pipeline {
   bool run_finetune();
   void run_compact();
 
-  const io::Config& config_;
+  const io::Config& config_;  // the record: config.conf and every checkpoint's stored config
+  const RunSettings run_;
+  const PruneSettings settings_;
   const DataSplits& data_;
   const PipelineOptions& options_;
   RunContext ctx_;
   int budget_;
   int batch_size_ = 128;
-  PruneSettings settings_;
   const prune::MethodPreset& preset_ = settings_.method;
   prune::PruneState state_;
   PipelineResult result_;
@@ -135,7 +141,7 @@ Stage Pipeline::previous_stage(Stage stage) const {
 
 std::shared_ptr<nn::Module> Pipeline::dense_model() {
   const std::string& baseline = settings_.baseline_checkpoint;
-  if (baseline.empty()) return build_model(config_, data_);
+  if (baseline.empty()) return build_model(run_, data_);
   const io::Checkpoint checkpoint = io::read_checkpoint(baseline);
   auto model = load_model(checkpoint);
   PRUNUS_CHECK(checkpoint_input_shape(checkpoint) == data_.input_shape(), "prune.baseline_checkpoint ", baseline,
@@ -184,7 +190,7 @@ void Pipeline::finish_stage(Stage stage, nn::Module& model, const StageResult& r
                             const CompactTimings* timings) {
   result_.stages.push_back(result);
   io::Checkpoint checkpoint;
-  put_model(checkpoint, model, config_.get_string("model.arch"), data_.input_shape());
+  put_model(checkpoint, model, run_.model.arch, data_.input_shape());
   put_run_position(checkpoint, "stage", stage_name(stage), 0);
   checkpoint.put_string("config", config_.dump());
   put_history(checkpoint, ctx_.history, true);
@@ -255,7 +261,7 @@ bool Pipeline::train(const std::string& phase, nn::Module& model, optim::SGD& op
   spec.base_lr = lr;
   spec.warmup = warmup;
   spec.checkpoint_path = path("checkpoint.bin");
-  spec.checkpoint_every = static_cast<int>(config_.get_int("out.checkpoint_every"));
+  spec.checkpoint_every = run_.out.checkpoint_every;
   spec.stop_after = options_.max_epochs > 0 ? budget_ : 0;
   PhaseHooks observed = hooks;
   if (options_.after_step) observed.train.after_step = options_.after_step;  // the pipeline sets none of its own
@@ -279,10 +285,10 @@ bool Pipeline::run_baseline() {
     say("baseline: loaded %s\n", given.c_str());
   } else {
     const Resumed start = resume_point(Stage::Baseline, model);
-    if (!start.found) model = build_model(config_, data_);
-    auto optimizer = make_optimizer(*model, config_, config_.get_float("train.lr"));
+    if (!start.found) model = build_model(run_, data_);
+    auto optimizer = make_optimizer(*model, run_.train, run_.train.lr);
     if (start.found) load_optimizer(*optimizer, start.checkpoint);
-    if (!train("baseline", *model, *optimizer, settings_.baseline_epochs, config_.get_float("train.lr"), true, start))
+    if (!train("baseline", *model, *optimizer, settings_.baseline_epochs, run_.train.lr, true, start))
       return false;
   }
   const StageResult r = measure("baseline", *model, false);
@@ -299,7 +305,7 @@ bool Pipeline::run_sparse() {
     prune::initialize_gates(*model, state_, settings_.bn_gate_init);
   }
   const double lr = settings_.sparse_lr;
-  auto optimizer = make_optimizer(*model, config_, lr);
+  auto optimizer = make_optimizer(*model, run_.train, lr);
   if (settings_.l1_step == L1Step::Constant) optimizer->set_l1_step_size(lr);
   prune::RegularizerOptions options;
   options.adaptive = preset_.adaptive;
@@ -374,7 +380,7 @@ void Pipeline::run_prune() {
     measure_step("zeroed");
     const RecalibrationResult recalibrated =
         recalibrate_batch_norm(*model, data_.train, batches, batch_size_, data_.normalization,
-                               static_cast<uint64_t>(config_.get_int("train.seed")));
+                               run_.train.seed);
     char line[200];
     std::snprintf(line, sizeof line,
                   "BN recalibration: %lld BN layers, running statistics from %lld training images (%lld batches)\n",
@@ -397,7 +403,7 @@ bool Pipeline::run_finetune() {
   std::shared_ptr<nn::Module> model = load_stage(Stage::Prune, true);
   const Resumed start = resume_point(Stage::Finetune, model);
   const double lr = settings_.finetune_lr;
-  auto optimizer = make_optimizer(*model, config_, lr);
+  auto optimizer = make_optimizer(*model, run_.train, lr);
   if (start.found) load_optimizer(*optimizer, start.checkpoint);
   prune::register_masks(*optimizer, *model, result_.analysis);
   if (!train("finetune", *model, *optimizer, settings_.finetune_epochs, lr, false,
@@ -445,21 +451,21 @@ void Pipeline::run_compact() {
   compact_timings_.compact_images_per_second = compact_speed;
   finish_stage(Stage::Compact, compact, r, &compact_timings_);
   io::Checkpoint deployable;
-  put_model(deployable, compact, config_.get_string("model.arch"), data_.input_shape());
+  put_model(deployable, compact, run_.model.arch, data_.input_shape());
   put_run_position(deployable, "model", "compact", 0);
   deployable.put_string("config", config_.dump());
   io::write_checkpoint(path("compact.bin"), deployable);
 }
 
 PipelineResult Pipeline::run() {
-  check_device(config_);
-  const int threads = configure_threads(config_);
+  check_device(run_.train);
+  const int threads = configure_threads(run_.train);
   fs::create_directories(ctx_.out_dir);
   io::remove_stale_temporaries(ctx_.out_dir);  // left by a killed run
   io::write_file_atomic(path("config.conf"), config_.dump());
   for (const auto& note : data_.notes) say("note: %s\n", note.c_str());
-  say("prune: %s on %s, method %s: %s; %d threads\n", config_.get_string("model.arch").c_str(),
-      config_.get_string("data.dataset").c_str(), preset_.name.c_str(), preset_.description.c_str(), threads);
+  say("prune: %s on %s, method %s: %s; %d threads\n", run_.model.arch.c_str(),
+      dataset_name(run_.data.dataset), preset_.name.c_str(), preset_.description.c_str(), threads);
 
   {
     auto dense = dense_model();
@@ -510,7 +516,7 @@ PipelineResult Pipeline::run() {
   } else {
     load_stage(Stage::Compact, true);
   }
-  PipelineReportInput input{config_, data_, preset_, result_.analysis, result_.stages, trace_, prune_log_,
+  PipelineReportInput input{run_, settings_, data_, result_.analysis, result_.stages, trace_, prune_log_,
                             compact_timings_};
   std::shared_ptr<nn::Module> masked = load_stage(previous_stage(Stage::Compact), false);
   write_pipeline_report(input, *masked, ctx_.log);

@@ -15,9 +15,7 @@ namespace app {
 
 using io::Json;
 
-std::string out_path(const io::Config& config, const std::string& file) {
-  return (fs::path(config.get_string("out.dir")) / file).string();
-}
+std::string out_path(const OutSettings& out, const std::string& file) { return (fs::path(out.dir) / file).string(); }
 
 static Json eval_json(const EvalResult& r) {
   Json j = Json::object();
@@ -26,25 +24,28 @@ static Json eval_json(const EvalResult& r) {
 }
 
 TrainRunResult run_training(const io::Config& config, const DataSplits& data, const TrainRunOptions& options) {
-  check_device(config);
+  const RunSettings settings = RunSettings::from_config(config);
+  const OutSettings& out = settings.out;
+  check_device(settings.train);
   if (!options.resume && !options.overwrite)
     for (const char* name : {"checkpoint.bin", "final.bin"})
-      PRUNUS_CHECK(!fs::exists(out_path(config, name)), "out.dir '", config.get_string("out.dir"),
+      PRUNUS_CHECK(!fs::exists(out_path(out, name)), "out.dir '", out.dir,
                    "' already holds a run (", name, "): pass --resume to continue it, --overwrite to train it again "
                    "from the start, or choose another out.dir");
-  const int threads = configure_threads(config);
-  fs::create_directories(config.get_string("out.dir"));
-  io::remove_stale_temporaries(config.get_string("out.dir"));  // left by a killed run
-  io::write_file_atomic(out_path(config, "config.conf"), config.dump());
+  const int threads = configure_threads(settings.train);
+  fs::create_directories(out.dir);
+  io::remove_stale_temporaries(out.dir);  // left by a killed run
+  io::write_file_atomic(out_path(out, "config.conf"), config.dump());
 
   RunContext ctx;
   ctx.config = &config;
+  ctx.settings = &settings;
   ctx.data = &data;
-  ctx.out_dir = config.get_string("out.dir");
+  ctx.out_dir = out.dir;
   ctx.progress = options.progress;
   ctx.log = options.log;
 
-  const std::string checkpoint_path = out_path(config, "checkpoint.bin");
+  const std::string checkpoint_path = out_path(out, "checkpoint.bin");
   const std::string phase = "train";
   std::shared_ptr<nn::Module> model;
   std::unique_ptr<optim::SGD> optimizer;
@@ -57,7 +58,7 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
                  checkpoint_phase(checkpoint), "')");
     require_same_config(checkpoint, config);
     model = load_model(checkpoint);
-    optimizer = make_optimizer(*model, config, config.get_float("train.lr"));
+    optimizer = make_optimizer(*model, settings.train, settings.train.lr);
     load_optimizer(*optimizer, checkpoint);
     ctx.history = checkpoint_history(checkpoint);
     result.start_epoch = checkpoint_epoch(checkpoint);
@@ -67,8 +68,8 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   } else {
     if (options.resume && ctx.log)
       std::fprintf(ctx.log, "no checkpoint at %s yet: starting from scratch\n", checkpoint_path.c_str());
-    model = build_model(config, data);
-    optimizer = make_optimizer(*model, config, config.get_float("train.lr"));
+    model = build_model(settings, data);
+    optimizer = make_optimizer(*model, settings.train, settings.train.lr);
   }
   if (ctx.log) {
     for (const auto& note : data.notes) std::fprintf(ctx.log, "note: %s\n", note.c_str());
@@ -78,11 +79,11 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
 
   PhaseSpec spec;
   spec.name = phase;
-  spec.epochs = static_cast<int>(config.get_int("train.epochs"));
-  spec.base_lr = config.get_float("train.lr");
+  spec.epochs = settings.train.epochs;
+  spec.base_lr = settings.train.lr;
   spec.warmup = true;
   spec.checkpoint_path = checkpoint_path;
-  spec.checkpoint_every = static_cast<int>(config.get_int("out.checkpoint_every"));
+  spec.checkpoint_every = out.checkpoint_every;
   spec.stop_after = options.max_epochs;
   PRUNUS_CHECK(result.start_epoch <= spec.epochs, checkpoint_path, " is after epoch ", result.start_epoch,
                ", beyond train.epochs = ", spec.epochs);
@@ -99,7 +100,7 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
     return result;
   }
 
-  const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
+  const int batch_size = settings.train.batch_size;
   const EvalResult none{kNoValue, kNoValue};
   // The last epoch already evaluated this model on the validation set.
   if (phase_result.epochs_run > 0 && data.val.size())
@@ -115,10 +116,10 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   put_run_position(final_model, "model", phase, spec.epochs);
   final_model.put_string("config", config.dump());
   put_history(final_model, ctx.history, /*with_timing=*/false);
-  io::write_checkpoint(out_path(config, "final.bin"), final_model);
+  io::write_checkpoint(out_path(out, "final.bin"), final_model);
 
   Json summary = Json::object();
-  summary.set("command", "train").set("arch", run_arch(ctx)).set("dataset", config.get_string("data.dataset"));
+  summary.set("command", "train").set("arch", run_arch(ctx)).set("dataset", dataset_name(settings.data.dataset));
   summary.set("epochs", spec.epochs).set("threads", threads);
   summary.set("parameters", models::count_parameters(*model));
   const auto summary_counts = models::summarize(*model, data.input_shape());
@@ -146,14 +147,14 @@ TrainRunResult run_training(const io::Config& config, const DataSplits& data, co
   summary.set("best_val_accuracy", best_val).set("best_val_epoch", best_epoch);
   summary.set("mean_train_images_per_second", timed ? images_per_second / timed : kNoValue);
   summary.set("total_epoch_seconds", seconds);
-  io::write_file_atomic(out_path(config, "summary.json"), summary.dump());
+  io::write_file_atomic(out_path(out, "summary.json"), summary.dump());
 
   if (ctx.log) {
     std::fprintf(ctx.log, "final: val acc %s (%s), test acc %s (%s)\n", percent(result.val.accuracy).c_str(),
                  data.val_source.empty() ? "none" : data.val_source.c_str(), percent(result.test.accuracy).c_str(),
                  data.test_source.empty() ? "none" : data.test_source.c_str());
-    std::fprintf(ctx.log, "wrote %s (model), %s, %s\n", out_path(config, "final.bin").c_str(),
-                 out_path(config, "log.csv").c_str(), out_path(config, "summary.json").c_str());
+    std::fprintf(ctx.log, "wrote %s (model), %s, %s\n", out_path(out, "final.bin").c_str(),
+                 out_path(out, "log.csv").c_str(), out_path(out, "summary.json").c_str());
   }
   return result;
 }

@@ -44,12 +44,13 @@ int cmd_compare(const Args& words) {
                " by mpirun); run a row's own `prunus prune` or `prunus train` command (its COMMAND file) under "
                "mpirun instead");
   io::Config config = app::config_from_args(args);
-  app::check_device(config);
+  const app::RunSettings settings = app::RunSettings::from_config(config);
+  app::check_device(settings.train);
   if (args.has("table")) {
     app::write_comparison_table(config, app::comparison_rows(config));
     return 0;
   }
-  const app::DataSplits data = app::load_data_splits(config);
+  const app::DataSplits data = app::load_data_splits(settings);
   app::ProgressReporter progress;
   app::ComparisonOptions options;
   options.progress = &progress;

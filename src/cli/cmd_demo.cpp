@@ -12,6 +12,7 @@
 #include "prunus/train/data_setup.h"
 #include "prunus/app/demo_config.h"
 #include "prunus/app/prune_pipeline.h"
+#include "prunus/app/prune_settings.h"
 #include "prunus/train/run_setup.h"
 #include "prunus/app/training_run.h"
 
@@ -63,7 +64,9 @@ int cmd_demo(const Args& words) {
   config.set("data.path", found, "demo");
   for (const auto& assignment : args.all("set")) config.apply_override(assignment);
 
-  const std::string out_dir = config.get_string("out.dir");
+  const train::RunSettings settings = train::RunSettings::from_config(config);
+  const app::PruneSettings prune = app::PruneSettings::from_config(config);
+  const std::string& out_dir = settings.out.dir;
   if (!args.has("resume") && fs::is_directory(out_dir)) {
     // Only what the pipeline itself wrote: a fresh demo must not resume old stages.
     for (const auto& entry : fs::directory_iterator(out_dir)) {
@@ -72,7 +75,7 @@ int cmd_demo(const Args& words) {
         fs::remove(entry.path());
     }
   }
-  app::DataSplits data = app::load_data_splits(config);
+  app::DataSplits data = app::load_data_splits(settings);
   const int64_t available = data.train.size();
   PRUNUS_CHECK(available > 2 * kValidationImages, "demo: ", data.train_source, " has ", available,
                " training images; the demo holds out ", kValidationImages, " for validation and needs more");
@@ -95,8 +98,7 @@ int cmd_demo(const Args& words) {
   if (!result.finished) return 0;
 
   // The fair reference: the dense model trained for the pipeline's total epochs.
-  const int64_t epochs = config.get_int("prune.baseline_epochs") + config.get_int("prune.sparse_epochs") +
-                         config.get_int("prune.finetune_epochs");
+  const int64_t epochs = prune.baseline_epochs + prune.sparse_epochs + prune.finetune_epochs;
   io::Config dense_config = config;
   dense_config.set("train.epochs", std::to_string(epochs), "demo");
   dense_config.set("out.dir", (fs::path(out_dir) / "dense").string(), "demo");

@@ -70,19 +70,20 @@ int cmd_eval(const Args& words) {
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   io::Config config = train::checkpoint_config(checkpoint);
   for (const auto& assignment : args.all("set")) config.apply_override(assignment);
-  const int threads = train::configure_threads(config);
+  const train::RunSettings settings = train::RunSettings::from_config(config);
+  const int threads = train::configure_threads(settings.train);
   auto model = train::load_model(checkpoint);
   std::printf("%s: %s, %s, %lld parameters; %d threads\n", checkpoint.source.c_str(),
               train::checkpoint_arch(checkpoint).c_str(), train::describe_checkpoint(checkpoint).c_str(),
               static_cast<long long>(models::count_parameters(*model)), threads);
   if (args.has("inputs")) return eval_tensors(*model, train::checkpoint_input_shape(checkpoint), args);
   if (args.has("logits")) throw app::UsageError("eval: --logits goes with --inputs");
-  const train::DataSplits data = train::load_data_splits(config, {/*train=*/false, true, true});
+  const train::DataSplits data = train::load_data_splits(settings, {/*train=*/false, true, true});
   for (const auto& note : data.notes) std::printf("note: %s\n", note.c_str());
   const Shape expected = train::checkpoint_input_shape(checkpoint);
   PRUNUS_CHECK(data.input_shape() == expected, "the data's images are ", shape_str(data.input_shape()),
                " but the model in ", checkpoint.source, " takes ", shape_str(expected));
-  const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
+  const int batch_size = settings.train.batch_size;
   if (data.val.size())
     print_result(data.val_is_test ? "test (= val)" : "val",
                  data.val_source, train::evaluate(*model, data.val, batch_size, data.normalization));

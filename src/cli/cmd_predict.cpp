@@ -50,13 +50,14 @@ int cmd_predict(const Args& words) {
   const io::Checkpoint checkpoint = io::read_checkpoint(args.get("checkpoint"));
   io::Config config = train::checkpoint_config(checkpoint);
   if (args.has("threads")) config.set("train.threads", args.get("threads"), "--threads");
-  train::configure_threads(config);
+  const train::RunSettings settings = train::RunSettings::from_config(config);
+  train::configure_threads(settings.train);
   auto model = train::load_model(checkpoint);
   const Shape input = train::checkpoint_input_shape(checkpoint);
   const int channels = int(input[0]), size = int(input[1]);
   PRUNUS_CHECK(input[1] == input[2], checkpoint.source, ": predict needs a square input, the model takes ",
                shape_str(input));
-  const std::string dataset = config.get_string("data.dataset");
+  const std::string dataset = train::dataset_name(settings.data.dataset);
   const data::Augmentation normalization = train::normalization_for(dataset, channels);
 
   std::vector<std::string> good;

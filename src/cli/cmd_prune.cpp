@@ -40,12 +40,13 @@ int cmd_prune(const Args& words) {
   app::require_option(spec, args, "config");
   io::Config config = app::config_from_args(args);
   if (args.has("device")) config.set("train.device", args.get("device"), "--device");
-  app::check_device(config);
+  const app::RunSettings settings = app::RunSettings::from_config(config);
+  app::check_device(settings.train);
   app::PipelineOptions options;
   options.analyze_only = args.has("analyze");
   // --analyze needs only the image shape: the (small) test split gives it.
   const app::DataSplits data = app::load_data_splits(
-      config, {/*train=*/!options.analyze_only, /*val=*/!options.analyze_only, /*test=*/true});
+      settings, {/*train=*/!options.analyze_only, /*val=*/!options.analyze_only, /*test=*/true});
   app::ProgressReporter progress;
   options.progress = &progress;
   app::run_prune_pipeline(config, data, options);

@@ -44,8 +44,9 @@ int cmd_train(const Args& words) {
   app::require_option(spec, args, "config");
   io::Config config = app::config_from_args(args);
   if (args.has("device")) config.set("train.device", args.get("device"), "--device");
-  app::check_device(config);
-  const app::DataSplits data = app::load_data_splits(config);
+  const app::RunSettings settings = app::RunSettings::from_config(config);
+  app::check_device(settings.train);
+  const app::DataSplits data = app::load_data_splits(settings);
   app::ProgressReporter progress;
   app::TrainRunOptions options;
   options.resume = args.has("resume");

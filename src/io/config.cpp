@@ -38,8 +38,6 @@ bool is_identifier(const std::string& s) {
   return true;
 }
 
-std::string format_number(double v) { return shortest_round_trip_decimal(v); }
-
 bool parse_int(const std::string& text, int64_t* out) {
   if (text.empty()) return false;
   size_t i = (text[0] == '+' || text[0] == '-') ? 1 : 0;
@@ -135,7 +133,7 @@ bool is_list(ValueType t) {
 
 std::string number_form(bool integer, const Range& r) {
   const std::string noun = integer ? "integer" : "number";
-  auto text = [integer](double v) { return integer ? std::to_string(static_cast<int64_t>(v)) : format_number(v); };
+  auto text = [integer](double v) { return integer ? std::to_string(static_cast<int64_t>(v)) : shortest_round_trip_decimal(v); };
   const std::string article = integer ? "an " : "a ";
   const bool zero_min = r.min && *r.min == 0.0;
   if (!r.max && zero_min && r.min_exclusive) return "a positive " + noun;
@@ -161,7 +159,7 @@ std::optional<std::string> canonical_item(const KeySpec& spec, ValueType item_ty
     case ValueType::Float: {
       double v = 0;
       if (!parse_float(text, &v) || !spec.range.contains(v)) return std::nullopt;
-      return format_number(v);
+      return shortest_round_trip_decimal(v);
     }
     case ValueType::Bool: {
       bool v = false;
@@ -365,7 +363,7 @@ Schema& Schema::add_int(const std::string& name, int64_t def, const std::string&
 }
 
 Schema& Schema::add_float(const std::string& name, double def, const std::string& description, Range range) {
-  KeySpec spec = make_spec(name, ValueType::Float, format_number(def), description);
+  KeySpec spec = make_spec(name, ValueType::Float, shortest_round_trip_decimal(def), description);
   spec.range = range;
   return add(std::move(spec));
 }

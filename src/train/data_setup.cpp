@@ -57,21 +57,20 @@ Shape DataSplits::input_shape() const {
   return {d.channels, d.height, d.width};
 }
 
-std::string resolve_data_path(const io::Config& config) {
-  const std::string kind = config.get_string("data.dataset");
-  const std::string path = config.get_string("data.path");
+std::string resolve_data_path(const DataSettings& data) {
+  const std::string kind = dataset_name(data.dataset);
+  const std::string& path = data.path;
   if (fs::is_directory(path)) return path;
-  const io::KeySpec* spec = config.schema().find("data.path");
-  const bool at_default = spec && spec->default_text == path;
+  const bool at_default = data.path_is_default;
   std::vector<std::string> candidates;
   std::string how;
-  if (kind == "cifar10") {
+  if (data.dataset == DatasetKind::Cifar10) {
     candidates = data::default_cifar10_dirs();
     how = "download it with `bash data/download_cifar10.sh`, or set data.path to the folder of data_batch_1.bin";
-  } else if (kind == "fashion_mnist") {
+  } else if (data.dataset == DatasetKind::FashionMnist) {
     candidates = data::default_fashion_mnist_dirs();
     how = "`make deps` installs it (Debian package dataset-fashion-mnist), or set data.path";
-  } else if (kind == "mnist") {
+  } else if (data.dataset == DatasetKind::Mnist) {
     candidates = {"data/mnist", "../shared/data/mnist"};
     how = "set data.path to the folder of train-images-idx3-ubyte.gz";
   } else {
@@ -121,54 +120,59 @@ data::Augmentation training_augmentation_for(const std::string& kind, int channe
 
 int image_folder_size(const std::string& arch) { return arch == "resnet50" ? 224 : 32; }
 
-DataSplits load_data_splits(const io::Config& config, SplitsWanted wanted) {
-  const std::string kind = config.get_string("data.dataset");
-  const std::string dir = resolve_data_path(config);
-  auto train_files = config.get_list("data.train_files");
-  auto val_files = config.get_list("data.val_files");
-  auto test_files = config.get_list("data.test_files");
+DataSplits load_data_splits(const RunSettings& settings, SplitsWanted wanted) {
+  const DatasetKind dataset = settings.data.dataset;
+  const std::string kind = dataset_name(dataset);
+  const std::string dir = resolve_data_path(settings.data);
+  auto train_files = settings.data.train_files;
+  auto val_files = settings.data.val_files;
+  auto test_files = settings.data.test_files;
   DataSplits s;
 
-  if (kind == "cifar10") {
-    if (train_files.empty()) {
-      train_files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin"};
-      if (val_files.empty()) val_files = {"data_batch_5.bin"};
+  switch (dataset) {
+    case DatasetKind::Cifar10:
+      if (train_files.empty()) {
+        train_files = {"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin"};
+        if (val_files.empty()) val_files = {"data_batch_5.bin"};
+      }
+      if (test_files.empty()) {
+        if (fs::exists(join(dir, "test_batch_first1000.bin")))
+          test_files = {"test_batch_first1000.bin"};
+        else if (fs::exists(join(dir, "test_batch.bin")))
+          test_files = {"test_batch.bin"};
+        else
+          s.notes.push_back("no test_batch_first1000.bin or test_batch.bin in " + dir + ": no test set");
+      }
+      if (wanted.train) s.train = data::load_cifar10(joined(dir, train_files));
+      if (wanted.val && !val_files.empty()) s.val = data::load_cifar10(joined(dir, val_files));
+      if (wanted.test && !test_files.empty()) s.test = data::load_cifar10(joined(dir, test_files));
+      break;
+    case DatasetKind::Mnist:
+    case DatasetKind::FashionMnist:
+      if (train_files.empty())
+        train_files = {idx_file(dir, "train-images-idx3-ubyte"), idx_file(dir, "train-labels-idx1-ubyte")};
+      if (test_files.empty())
+        test_files = {idx_file(dir, "t10k-images-idx3-ubyte"), idx_file(dir, "t10k-labels-idx1-ubyte")};
+      if (val_files.empty()) {
+        val_files = test_files;
+        s.val_is_test = true;
+        s.notes.push_back(kind + " has no separate validation split: the t10k test files serve as val (and test)");
+      }
+      if (wanted.train) s.train = load_idx_pair(dir, train_files, "data.train_files");
+      if (wanted.val || (wanted.test && s.val_is_test)) s.val = load_idx_pair(dir, val_files, "data.val_files");
+      if (wanted.test) s.test = s.val_is_test ? s.val : load_idx_pair(dir, test_files, "data.test_files");
+      if (!wanted.val) s.val = data::Dataset();
+      break;
+    case DatasetKind::ImageFolder: {
+      const int size = image_folder_size(settings.model.arch);
+      if (train_files.empty()) train_files = {"train"};
+      if (val_files.empty() && fs::is_directory(join(dir, "val"))) val_files = {"val"};
+      if (test_files.empty() && fs::is_directory(join(dir, "test"))) test_files = {"test"};
+      if (wanted.train) s.train = load_folder(dir, train_files, "data.train_files", size);
+      if (wanted.val && !val_files.empty()) s.val = load_folder(dir, val_files, "data.val_files", size);
+      if (wanted.test && !test_files.empty()) s.test = load_folder(dir, test_files, "data.test_files", size);
+      break;
     }
-    if (test_files.empty()) {
-      if (fs::exists(join(dir, "test_batch_first1000.bin")))
-        test_files = {"test_batch_first1000.bin"};
-      else if (fs::exists(join(dir, "test_batch.bin")))
-        test_files = {"test_batch.bin"};
-      else
-        s.notes.push_back("no test_batch_first1000.bin or test_batch.bin in " + dir + ": no test set");
-    }
-    if (wanted.train) s.train = data::load_cifar10(joined(dir, train_files));
-    if (wanted.val && !val_files.empty()) s.val = data::load_cifar10(joined(dir, val_files));
-    if (wanted.test && !test_files.empty()) s.test = data::load_cifar10(joined(dir, test_files));
-  } else if (kind == "mnist" || kind == "fashion_mnist") {
-    if (train_files.empty())
-      train_files = {idx_file(dir, "train-images-idx3-ubyte"), idx_file(dir, "train-labels-idx1-ubyte")};
-    if (test_files.empty())
-      test_files = {idx_file(dir, "t10k-images-idx3-ubyte"), idx_file(dir, "t10k-labels-idx1-ubyte")};
-    if (val_files.empty()) {
-      val_files = test_files;
-      s.val_is_test = true;
-      s.notes.push_back(kind + " has no separate validation split: the t10k test files serve as val (and test)");
-    }
-    if (wanted.train) s.train = load_idx_pair(dir, train_files, "data.train_files");
-    if (wanted.val || (wanted.test && s.val_is_test)) s.val = load_idx_pair(dir, val_files, "data.val_files");
-    if (wanted.test) s.test = s.val_is_test ? s.val : load_idx_pair(dir, test_files, "data.test_files");
-    if (!wanted.val) s.val = data::Dataset();
-  } else if (kind == "image_folder") {
-    const int size = image_folder_size(config.get_string("model.arch"));
-    if (train_files.empty()) train_files = {"train"};
-    if (val_files.empty() && fs::is_directory(join(dir, "val"))) val_files = {"val"};
-    if (test_files.empty() && fs::is_directory(join(dir, "test"))) test_files = {"test"};
-    if (wanted.train) s.train = load_folder(dir, train_files, "data.train_files", size);
-    if (wanted.val && !val_files.empty()) s.val = load_folder(dir, val_files, "data.val_files", size);
-    if (wanted.test && !test_files.empty()) s.test = load_folder(dir, test_files, "data.test_files", size);
-  } else {
-    PRUNUS_FAIL("data.dataset = '", kind, "' is not supported; expected cifar10, mnist, fashion_mnist or image_folder");
   }
 
   s.train_source = s.train.size() ? list_text(train_files) : "";
@@ -184,7 +188,7 @@ DataSplits load_data_splits(const io::Config& config, SplitsWanted wanted) {
   }
   PRUNUS_CHECK(first, "data: no split of ", kind, " in '", dir, "' was loaded");
   s.normalization = normalization_for(kind, first->channels);
-  s.train_augmentation = training_augmentation_for(kind, first->channels, config.get_bool("data.augment"));
+  s.train_augmentation = training_augmentation_for(kind, first->channels, settings.data.augment);
   return s;
 }
 

@@ -13,60 +13,55 @@
 namespace prunus {
 namespace train {
 
-int configure_threads(const io::Config& config) {
-  const int64_t threads = config.get_int("train.threads");
-  if (threads > 0) omp_set_num_threads(static_cast<int>(threads));
+int configure_threads(const TrainSettings& train) {
+  if (train.threads > 0) omp_set_num_threads(train.threads);
   return omp_get_max_threads();
 }
 
-void check_device(const io::Config& config) {
-  const std::string device = config.get_string("train.device");
-  PRUNUS_CHECK(device == "cpu", "train.device = ", device,
+void check_device(const TrainSettings& train) {
+  PRUNUS_CHECK(train.device == Device::Cpu, "train.device = ", device_name(train.device),
                ": the trainer runs on the CPU only for now; set train.device = cpu (or pass --device cpu)");
 }
 
-int model_num_classes(const io::Config& config, const DataSplits& data) {
-  const int64_t configured = config.get_int("model.num_classes");
+int model_num_classes(const ModelSettings& model, const DataSplits& data) {
+  const int configured = model.num_classes;
   if (configured == 0) return data.num_classes;
   PRUNUS_CHECK(configured >= data.num_classes, "model.num_classes = ", configured, " but the data has labels up to ",
                data.num_classes - 1, "; set model.num_classes >= ", data.num_classes, " or 0 (from the data)");
-  return static_cast<int>(configured);
+  return configured;
 }
 
-std::shared_ptr<nn::Module> build_model(const io::Config& config, const DataSplits& data) {
+std::shared_ptr<nn::Module> build_model(const RunSettings& settings, const DataSplits& data) {
   const Shape shape = data.input_shape();
   PRUNUS_CHECK(shape[1] == shape[2], "the images are ", shape[1], "x", shape[2], "; the models expect square images");
-  const std::string from = config.get_string("model.architecture_from");
+  const std::string& from = settings.model.architecture_from;
   if (!from.empty()) {
     const io::Checkpoint checkpoint = io::read_checkpoint(from);
     PRUNUS_CHECK(checkpoint_input_shape(checkpoint) == shape, "model.architecture_from ", from, " holds a model for ",
                  shape_str(checkpoint_input_shape(checkpoint)), " images, but the data has ", shape_str(shape));
-    return prune::fresh_copy(*load_model(checkpoint), static_cast<uint64_t>(config.get_int("train.seed")));
+    return prune::fresh_copy(*load_model(checkpoint), settings.train.seed);
   }
-  return models::make_model(config.get_string("model.arch"), model_num_classes(config, data),
-                            static_cast<int>(shape[0]), static_cast<int>(shape[1]),
-                            static_cast<uint64_t>(config.get_int("train.seed")));
+  return models::make_model(settings.model.arch, model_num_classes(settings.model, data), static_cast<int>(shape[0]),
+                            static_cast<int>(shape[1]), settings.train.seed);
 }
 
-optim::LrSchedule make_schedule(const io::Config& config, double base_lr, int epochs, bool warmup) {
-  const int warmup_epochs = warmup ? static_cast<int>(config.get_int("train.warmup_epochs")) : 0;
-  const std::string kind = config.get_string("train.schedule");
-  if (kind == "cosine") {
+optim::LrSchedule make_schedule(const TrainSettings& train, double base_lr, int epochs, bool warmup) {
+  const int warmup_epochs = warmup ? train.warmup_epochs : 0;
+  if (train.schedule == ScheduleKind::Cosine) {
     PRUNUS_CHECK(epochs > warmup_epochs, "train.warmup_epochs = ", warmup_epochs,
                  " leaves no epoch for the cosine schedule of a ", epochs, "-epoch phase; use fewer warm-up epochs");
     return optim::LrSchedule::cosine(base_lr, epochs, warmup_epochs);
   }
   std::vector<int> milestones;
-  for (double fraction : config.get_float_list("train.milestones")) {
+  for (double fraction : train.milestones) {
     const int epoch = static_cast<int>(std::floor(fraction * epochs));
     if (epoch >= 1 && (milestones.empty() || epoch > milestones.back())) milestones.push_back(epoch);
   }
-  return optim::LrSchedule::multistep(base_lr, milestones, config.get_float("train.gamma"), warmup_epochs);
+  return optim::LrSchedule::multistep(base_lr, milestones, train.gamma, warmup_epochs);
 }
 
-std::unique_ptr<optim::SGD> make_optimizer(nn::Module& model, const io::Config& config, double lr) {
-  auto groups = prune::parameter_groups(model, config.get_float("train.weight_decay"),
-                                        config.get_float("train.momentum"), config.get_bool("train.nesterov"));
+std::unique_ptr<optim::SGD> make_optimizer(nn::Module& model, const TrainSettings& train, double lr) {
+  auto groups = prune::parameter_groups(model, train.weight_decay, train.momentum, train.nesterov);
   return std::make_unique<optim::SGD>(std::move(groups), lr);
 }
 

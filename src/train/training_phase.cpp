@@ -18,7 +18,7 @@ std::string percent(double fraction) {
   return buffer;
 }
 
-std::string run_arch(const RunContext& ctx) { return ctx.config->get_string("model.arch"); }
+std::string run_arch(const RunContext& ctx) { return ctx.settings->model.arch; }
 
 io::Checkpoint make_run_checkpoint(const RunContext& ctx, nn::Module& model, const optim::SGD& optimizer,
                                    const std::string& phase, int epochs_done) {
@@ -33,7 +33,7 @@ io::Checkpoint make_run_checkpoint(const RunContext& ctx, nn::Module& model, con
 
 PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer, const PhaseSpec& spec,
                       int start_epoch, const PhaseHooks& hooks, const EpochProgress& within) {
-  const io::Config& config = *ctx.config;
+  const TrainSettings& train = ctx.settings->train;
   const DataSplits& data = *ctx.data;
   PRUNUS_CHECK(start_epoch >= 0 && start_epoch <= spec.epochs, "phase '", spec.name, "': cannot start at epoch ",
                start_epoch, " of ", spec.epochs);
@@ -41,12 +41,12 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
   result.last_val.loss = result.last_val.accuracy = kNoValue;
   if (start_epoch == spec.epochs) return result;
 
-  const int batch_size = static_cast<int>(config.get_int("train.batch_size"));
+  const int batch_size = train.batch_size;
   // A last batch of one image would make batch norm's variance zero: drop it.
   const bool drop_last = data.train.size() % batch_size == 1;
-  const uint64_t seed = phase_seed(static_cast<uint64_t>(config.get_int("train.seed")), spec.name);
+  const uint64_t seed = phase_seed(train.seed, spec.name);
   data::Loader loader(data.train, batch_size, /*shuffle=*/true, data.train_augmentation, seed, drop_last);
-  const optim::LrSchedule schedule = make_schedule(config, spec.base_lr, spec.epochs, spec.warmup);
+  const optim::LrSchedule schedule = make_schedule(train, spec.base_lr, spec.epochs, spec.warmup);
   if (ctx.log && start_epoch == 0)
     std::fprintf(ctx.log, "%s: %d epochs, %s, batch %d, %lld images per epoch\n", spec.name.c_str(), spec.epochs,
                  schedule.describe().c_str(), batch_size, static_cast<long long>(data.train.size()));
@@ -77,7 +77,7 @@ PhaseResult run_phase(RunContext& ctx, nn::Module& model, optim::SGD& optimizer,
     const EpochProgress fresh;
     const EpochProgress& start = epoch == start_epoch ? within : fresh;
     try {
-      const bool synchronized = config.get_bool("train.sync_batchnorm");
+      const bool synchronized = train.sync_batchnorm;
       const auto sync = synchronize_batch_norm(synchronized);
       result.last_train =
           train_one_epoch(model, loader, optimizer, schedule, epoch, hooks.train, ctx.progress, label, start);

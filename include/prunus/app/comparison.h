@@ -27,6 +27,18 @@ namespace app {
 
 using namespace train;  // the app layer builds on the training library
 
+// The [compare] section, read from the config once.
+struct CompareSettings {
+  std::vector<std::string> methods;  // registered method names
+  std::vector<double> flops_targets;
+  std::vector<int64_t> seeds;
+  std::vector<std::string> every_seed;  // rows repeated for every seed; empty = all
+  double plain_lambda0 = 0;             // > 0: lambda0 of the methods with a constant L1 strength
+  bool dense = true, scratch = true;
+
+  static CompareSettings from_config(const io::Config& config);
+};
+
 struct ComparisonRow {
   std::string kind;    // "baseline", "prune", "dense" or "scratch"
   std::string method;  // prune.method for "prune" rows, else the kind

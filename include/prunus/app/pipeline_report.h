@@ -7,13 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "prunus/io/config.h"
 #include "prunus/nn/module.h"
 #include "prunus/prune/analysis.h"
 #include "prunus/prune/baselines.h"
 #include "prunus/prune/regularizer.h"
 #include "prunus/train/data_setup.h"
 #include "prunus/app/pipeline_records.h"
+#include "prunus/app/prune_settings.h"
 #include "prunus/app/prune_pipeline.h"
 
 namespace prunus {
@@ -22,9 +22,9 @@ namespace app {
 using namespace train;  // the app layer builds on the training library
 
 struct PipelineReportInput {
-  const io::Config& config;
+  const RunSettings& run;
+  const PruneSettings& prune;  // prune.method: the method's preset as the run used it
   const DataSplits& data;
-  const prune::MethodPreset& method;
   const prune::GraphAnalysis& analysis;
   const std::vector<StageResult>& stages;
   const std::vector<prune::LambdaTraceEntry>& lambda_trace;

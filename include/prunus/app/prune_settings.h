@@ -1,4 +1,5 @@
-// The [prune] section as the pipeline uses it: read from the config once,
+// The [prune] section as the pipeline uses it (the other sections are
+// train::RunSettings and app::CompareSettings): read from the config once,
 // with the string choices as enums and the method's preset resolved
 // (prune.granularities and prune.adaptive applied to it). The config itself
 // stays the record of where each value came from (config.conf) and of what a

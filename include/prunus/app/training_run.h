@@ -45,7 +45,7 @@ struct TrainRunResult {
 TrainRunResult run_training(const io::Config& config, const DataSplits& data, const TrainRunOptions& options = {});
 
 // Paths inside out.dir.
-std::string out_path(const io::Config& config, const std::string& file);
+std::string out_path(const OutSettings& out, const std::string& file);
 
 }  // namespace app
 }  // namespace prunus

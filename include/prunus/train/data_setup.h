@@ -17,7 +17,7 @@
 
 #include "prunus/data/augment.h"
 #include "prunus/data/dataset.h"
-#include "prunus/io/config.h"
+#include "prunus/train/run_settings.h"
 #include "prunus/tensor.h"
 
 namespace prunus {
@@ -39,11 +39,12 @@ struct SplitsWanted {
   bool train = true, val = true, test = true;
 };
 
-DataSplits load_data_splits(const io::Config& config, SplitsWanted wanted = {});
+// settings.data, with settings.model.arch choosing the image size of image folders.
+DataSplits load_data_splits(const RunSettings& settings, SplitsWanted wanted = {});
 
 // data.path, or the usual location when data.path is left at its default and
 // does not exist; throws naming the dataset, the path and how to get the data.
-std::string resolve_data_path(const io::Config& config);
+std::string resolve_data_path(const DataSettings& data);
 
 // Mean/stddev normalization of a dataset kind ("cifar10", "mnist", ...), and the
 // training augmentation when `augment` (crop with padding 4 for 32x32 colour

@@ -15,6 +15,7 @@
 #include "prunus/train/data_setup.h"
 #include "prunus/train/metrics.h"
 #include "prunus/train/progress.h"
+#include "prunus/train/run_settings.h"
 #include "prunus/train/trainer.h"
 
 namespace prunus {
@@ -22,7 +23,8 @@ namespace train {
 
 // What every phase of a run shares.
 struct RunContext {
-  const io::Config* config = nullptr;
+  const io::Config* config = nullptr;      // the record, stored in every run checkpoint
+  const RunSettings* settings = nullptr;   // the same config, typed: what the run acts on
   const DataSplits* data = nullptr;
   std::string out_dir;       // log.csv goes here
   MetricsHistory history;
